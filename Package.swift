@@ -1,0 +1,52 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let package = Package(
+    name: "routelet",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "routelet", targets: ["routelet"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // System libraries, found through pkg-config, installed by `make deps`.
+        .systemLibrary(name: "CLibbpf", pkgConfig: "libbpf", providers: [.apt(["libbpf-dev", "libelf-dev", "zlib1g-dev"])]),
+        .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        .systemLibrary(name: "CYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
+
+        // The map layouts shared with bpf/ (include/ links to bpf/include).
+        .target(name: "CRouteletABI"),
+
+        // Linux calls and headers Glibc does not expose (setns, rtnetlink).
+        .target(name: "CRouteletSys"),
+
+        // IPv4/IPv6 addresses and prefixes: parsing, formatting, masks.
+        .target(name: "NetAddress"),
+
+        // libbpf: the embedded router object, pinned maps, TC attach, actual state.
+        .target(
+            name: "Dataplane",
+            dependencies: ["CLibbpf", "CRouteletABI", "NetAddress"],
+            plugins: [.plugin(name: "BPFObjectsPlugin")]
+        ),
+
+        // Builds bpf/*.bpf.c with clang and embeds the objects (bpf/Makefile).
+        .plugin(name: "BPFObjectsPlugin", capability: .buildTool()),
+
+        .executableTarget(
+            name: "routelet",
+            dependencies: [
+                "Dataplane",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+
+        // Network-namespace labs for tests and benchmarks.
+        .target(name: "NetLab", dependencies: ["Dataplane", "CRouteletSys"]),
+
+        .testTarget(name: "DataplaneTests", dependencies: ["Dataplane", "CRouteletABI", "NetLab", "routelet"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,1 @@
+../../../bpf/include/routelet_abi.h

@@ -1,0 +1,124 @@
+import CLibbpf
+import CRouteletABI
+import Foundation
+
+/// The loaded router program and its maps, pinned under a bpffs directory.
+///
+/// Opening reuses the maps an earlier process pinned there (same ABI
+/// version), so routes, groups and counters survive restarts; only missing
+/// maps are created. The program stays attached to interfaces after this
+/// object, or the whole process, goes away.
+public final class Dataplane {
+    public let pinDirectory: String
+    public let maps: RouterMaps
+    /// True when every map was reused from existing pins.
+    public let restored: Bool
+    /// The kernel's tag of the loaded router program.
+    public let programTag: String
+
+    private let object: OpaquePointer
+    private let programFD: Int32
+    private let programMapIDs: Set<UInt32>
+
+    /// Loads the router program embedded in this binary and opens (or
+    /// creates) its pinned maps under `pinDirectory`, mounting a bpffs there
+    /// when there is none.
+    public init(pinDirectory: String = BPFFS.defaultDirectory) throws(BPFError) {
+        try BPFFS.prepare(pinDirectory)
+        let existing = RouterMaps.names.filter { FileManager.default.fileExists(atPath: "\(pinDirectory)/\($0)") }
+        if existing.contains("rl_meta") {
+            // Refuse maps of another ABI before libbpf reuses any of them.
+            _ = try RouterMaps.openPinned(directory: pinDirectory)
+        }
+
+        guard let image = Data(base64Encoded: BPFObjects.router) else {
+            throw BPFError(operation: "decode embedded BPF object", object: "rl_router", errno: 0)
+        }
+        var openErrno: Int32 = 0
+        let opened: OpaquePointer? = image.withUnsafeBytes { raw in
+            pinDirectory.withCString { pinRoot in
+                "routelet".withCString { name in
+                    var opts = bpf_object_open_opts()
+                    opts.sz = MemoryLayout<bpf_object_open_opts>.size
+                    opts.object_name = name
+                    opts.pin_root_path = pinRoot
+                    let object = bpf_object__open_mem(raw.baseAddress, raw.count, &opts)
+                    openErrno = errno
+                    return object
+                }
+            }
+        }
+        guard let object = opened else {
+            throw BPFError(operation: "bpf_object__open_mem", object: "embedded router object", errno: openErrno)
+        }
+        let loaded = bpf_object__load(object)
+        if loaded != 0 {
+            bpf_object__close(object)
+            throw BPFError(operation: "bpf_object__load", object: "router program (pins in \(pinDirectory))", errno: -loaded,
+                           hint: "libbpf printed the details above (verifier log, or a pinned map that does not match)")
+        }
+        self.object = object
+
+        do throws(BPFError) {
+            var descriptors: [String: FileDescriptor] = [:]
+            for name in RouterMaps.names {
+                guard let map = bpf_object__find_map_by_name(object, name) else {
+                    throw BPFError(operation: "bpf_object__find_map_by_name", object: "map \(name)", errno: ENOENT)
+                }
+                descriptors[name] = try FileDescriptor.duplicate(bpf_map__fd(map), what: "map \(name)")
+            }
+            maps = try RouterMaps(descriptors: descriptors)
+            try maps.recordABIVersion()
+            guard let program = bpf_object__find_program_by_name(object, "rl_router") else {
+                throw BPFError(operation: "bpf_object__find_program_by_name", object: "program rl_router", errno: ENOENT)
+            }
+            programFD = bpf_program__fd(program)
+            let info = try ProgramInfo(fd: programFD, what: "program rl_router")
+            programTag = info.tag
+            programMapIDs = info.mapIDs
+        } catch {
+            bpf_object__close(object)
+            throw error
+        }
+        self.pinDirectory = pinDirectory
+        restored = existing.count == RouterMaps.names.count
+    }
+
+    deinit {
+        // Closes our descriptors only; pins and attached filters stay.
+        bpf_object__close(object)
+    }
+
+    /// What ``attach(ifindex:)`` did.
+    public enum AttachOutcome: Sendable, Equatable {
+        case attached, replaced, unchanged
+    }
+
+    /// Makes sure this program is routelet's filter on `ifindex` (in the
+    /// calling thread's network namespace). An attached program with the same
+    /// code and the same maps is left alone; another one is replaced
+    /// atomically, so no packet passes unfiltered.
+    @discardableResult
+    public func attach(ifindex: UInt32) throws(BPFError) -> AttachOutcome {
+        let current = try TC.query(ifindex: ifindex)
+        if let current, isCurrent(current) { return .unchanged }
+        try TC.attach(ifindex: ifindex, programFD: programFD, replace: current != nil)
+        return current == nil ? .attached : .replaced
+    }
+
+    /// Whether an attached filter runs this very program over these maps.
+    public func isCurrent(_ attachment: TCAttachment) -> Bool {
+        attachment.programName == "rl_router" && attachment.programTag == programTag
+            && attachment.mapIDs == programMapIDs
+    }
+
+    @discardableResult
+    public func detach(ifindex: UInt32) throws(BPFError) -> Bool {
+        try TC.detach(ifindex: ifindex)
+    }
+
+    /// Runs the router program on one packet with BPF_PROG_TEST_RUN.
+    public func testRun(packet: [UInt8], ingressIfindex: UInt32, repeat count: Int = 1) throws(BPFError) -> TestRunResult {
+        try TestRun.run(programFD: programFD, packet: packet, ingressIfindex: ingressIfindex, repeat: count)
+    }
+}

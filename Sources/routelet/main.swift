@@ -1,0 +1,1 @@
+import Dataplane; print(BPFFS.defaultDirectory)

@@ -1,0 +1,420 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * rl_router: the RouteTable data plane, attached at TC (clsact) ingress.
+ *
+ * Per packet: parse Ethernet and IPv4/IPv6, find the table bound to the
+ * arrival interface, longest-prefix match (table, destination), then by
+ * route type forward (TTL/hop limit - 1, next hop by flow hash,
+ * bpf_redirect_neigh), drop (Blackhole) or pass (Local). Anything the
+ * program does not own goes to the kernel unchanged with TC_ACT_OK.
+ *
+ * Every path ends in rl_finish(), which counts the reason and the route and
+ * turns the reason into a verdict.
+ */
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/in.h>
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <linux/pkt_cls.h>
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_helpers.h>
+
+#include "routelet_abi.h"
+
+#ifndef PACKET_HOST
+#define PACKET_HOST 0
+#endif
+#define RL_IP_MF 0x2000
+#define RL_IP_OFFSET 0x1fff
+#define RL_IPPROTO_SCTP 132
+#define RL_IPPROTO_UDPLITE 136
+/* Enough linear bytes for Ethernet, the largest IPv4 header and the ports. */
+#define RL_PULL_LEN (ETH_HLEN + 60 + 4)
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+/* ---- Maps: all pinned by name under the agent's bpffs directory. ---- */
+
+/* ifindex -> table bound to that interface. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, RL_MAX_INTERFACES);
+	__type(key, __u32);
+	__type(value, struct rl_iface);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} rl_ifaces SEC(".maps");
+
+/* (table, IPv4 prefix) -> route. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, RL_MAX_ROUTES_V4);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct rl_lpm_key_v4);
+	__type(value, struct rl_route);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} rl_routes_v4 SEC(".maps");
+
+/* (table, IPv6 prefix) -> route. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, RL_MAX_ROUTES_V6);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct rl_lpm_key_v6);
+	__type(value, struct rl_route);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} rl_routes_v6 SEC(".maps");
+
+/* group id -> weighted next hops; written before the routes that use it. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, RL_MAX_GROUPS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, __u32);
+	__type(value, struct rl_group);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} rl_groups SEC(".maps");
+
+/* The node's own addresses: always handed to the kernel. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, RL_MAX_LOCAL_ADDRS);
+	__type(key, struct rl_addr_key);
+	__type(value, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} rl_local_addrs SEC(".maps");
+
+/* route id -> packets and bytes, per CPU. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, RL_MAX_ROUTE_STATS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, __u32);
+	__type(value, struct rl_counter);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} rl_route_stats SEC(".maps");
+
+/* enum rl_reason -> packets and bytes, per CPU. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, RL_REASON_COUNT);
+	__type(key, __u32);
+	__type(value, struct rl_counter);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} rl_reason_stats SEC(".maps");
+
+/* ABI version of the pinned maps; written by the agent, never by a program. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct rl_meta);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} rl_meta SEC(".maps");
+
+/* ---- Helpers ---- */
+
+/* What the parser learned about a packet. */
+struct rl_flow {
+	__u32 src[4];
+	__u32 dst[4];
+	__u16 sport;
+	__u16 dport;
+	__u8 proto;
+	__u8 family;
+};
+
+static __always_inline void rl_count(void *map, __u32 key, __u64 bytes)
+{
+	struct rl_counter *c = bpf_map_lookup_elem(map, &key);
+
+	if (c) {
+		c->packets++;
+		c->bytes += bytes;
+	} else if (map == (void *)&rl_route_stats) {
+		/* The agent normally creates the entry with the route; create it
+		 * here too so that a lost write never loses packets. */
+		struct rl_counter first = { .packets = 1, .bytes = bytes };
+
+		bpf_map_update_elem(&rl_route_stats, &key, &first, BPF_NOEXIST);
+	}
+}
+
+/* The one exit: count the reason (and the route, when one matched) and turn
+ * the reason into the verdict. */
+static __always_inline int rl_finish(struct __sk_buff *skb, enum rl_reason reason,
+				     const struct rl_route *route, int redirect_verdict)
+{
+	__u64 bytes = skb->len;
+
+	rl_count(&rl_reason_stats, reason, bytes);
+	switch (reason) {
+	case RL_REASON_FORWARDED:
+		rl_count(&rl_route_stats, route->id, bytes);
+		return redirect_verdict;
+	case RL_REASON_BLACKHOLE:
+		rl_count(&rl_route_stats, route->id, bytes);
+		return TC_ACT_SHOT;
+	case RL_REASON_LOCAL_ROUTE:
+		rl_count(&rl_route_stats, route->id, bytes);
+		return TC_ACT_OK;
+	case RL_REASON_REDIRECT_FAILED:
+		return TC_ACT_SHOT;
+	default:
+		return TC_ACT_OK;
+	}
+}
+
+/* A small, well-mixed hash of the 5-tuple (murmur3's finalizer per word).
+ * Deterministic, so a flow keeps its path while the group is unchanged. */
+static __always_inline __u32 rl_mix(__u32 h, __u32 v)
+{
+	v *= 0xcc9e2d51;
+	v = (v << 15) | (v >> 17);
+	v *= 0x1b873593;
+	h ^= v;
+	h = (h << 13) | (h >> 19);
+	return h * 5 + 0xe6546b64;
+}
+
+static __always_inline __u32 rl_flow_hash(const struct rl_flow *f)
+{
+	__u32 h = 0x726c6574; /* "rlet" */
+	int words = f->family == RL_AF_INET6 ? 4 : 1;
+
+#pragma unroll
+	for (int i = 0; i < 4; i++) {
+		if (i < words) {
+			h = rl_mix(h, f->src[i]);
+			h = rl_mix(h, f->dst[i]);
+		}
+	}
+	h = rl_mix(h, ((__u32)f->sport << 16) | f->dport);
+	h = rl_mix(h, f->proto);
+	h ^= h >> 16;
+	h *= 0x85ebca6b;
+	h ^= h >> 13;
+	h *= 0xc2b2ae35;
+	h ^= h >> 16;
+	return h;
+}
+
+/* Picks the next hop whose cumulative weight range holds the flow's hash. */
+static __always_inline const struct rl_nexthop *rl_pick(const struct rl_group *g, __u32 hash)
+{
+	if (g->count == 0 || g->count > RL_MAX_NEXTHOPS || g->total_weight == 0)
+		return 0;
+	__u32 bucket = hash % g->total_weight;
+
+	/* A bounded loop (kernel >= 5.3); no unrolling needed. */
+	for (int i = 0; i < RL_MAX_NEXTHOPS; i++) {
+		if (i >= g->count)
+			break;
+		if (bucket < g->nexthops[i].weight)
+			return &g->nexthops[i];
+		bucket -= g->nexthops[i].weight;
+	}
+	return 0;
+}
+
+static __always_inline int rl_is_local(__u8 family, const __u32 *addr)
+{
+	struct rl_addr_key key = { .family = family };
+
+	__builtin_memcpy(key.addr, addr, family == RL_AF_INET6 ? 16 : 4);
+	return bpf_map_lookup_elem(&rl_local_addrs, &key) != 0;
+}
+
+static __always_inline __u16 rl_ports_of(void *l4, void *data_end, __u16 *dport)
+{
+	__u16 *ports = l4;
+
+	if ((void *)(ports + 2) > data_end)
+		return *dport = 0;
+	*dport = bpf_ntohs(ports[1]);
+	return bpf_ntohs(ports[0]);
+}
+
+static __always_inline int rl_has_ports(__u8 proto)
+{
+	return proto == IPPROTO_TCP || proto == IPPROTO_UDP ||
+	       proto == RL_IPPROTO_SCTP || proto == RL_IPPROTO_UDPLITE;
+}
+
+/* Resolves the route's next hop, checks TTL and MTU, and redirects. The
+ * header pointer `ttl_field` is decremented only when the packet leaves. */
+static __always_inline int rl_forward(struct __sk_buff *skb, const struct rl_route *route,
+				      const struct rl_flow *flow, struct iphdr *ip4,
+				      struct ipv6hdr *ip6)
+{
+	const struct rl_group *group;
+	const struct rl_nexthop *nh;
+	struct bpf_redir_neigh params = {};
+	__u32 mtu_len = 0;
+	long ret;
+
+	if ((ip4 && ip4->ttl <= 1) || (ip6 && ip6->hop_limit <= 1))
+		return rl_finish(skb, RL_REASON_TTL, route, 0);
+
+	group = bpf_map_lookup_elem(&rl_groups, &route->group_id);
+	if (!group)
+		return rl_finish(skb, RL_REASON_NO_NEXTHOP, route, 0);
+	nh = rl_pick(group, rl_flow_hash(flow));
+	if (!nh)
+		return rl_finish(skb, RL_REASON_NO_NEXTHOP, route, 0);
+
+	/* The kernel's own check: device MTU, GSO segments included. */
+	ret = bpf_check_mtu(skb, nh->ifindex, &mtu_len, 0, 0);
+	if (ret < 0)
+		return rl_finish(skb, RL_REASON_NO_NEXTHOP, route, 0);
+	if (ret > 0)
+		return rl_finish(skb, RL_REASON_MTU, route, 0);
+
+	if (nh->family == RL_AF_INET) {
+		params.nh_family = RL_AF_INET;
+		__builtin_memcpy(&params.ipv4_nh, nh->gateway, 4);
+	} else if (nh->family == RL_AF_INET6) {
+		params.nh_family = RL_AF_INET6;
+		__builtin_memcpy(params.ipv6_nh, nh->gateway, 16);
+	} else if (flow->family == RL_AF_INET) { /* on-link */
+		params.nh_family = RL_AF_INET;
+		params.ipv4_nh = flow->dst[0];
+	} else {
+		params.nh_family = RL_AF_INET6;
+		__builtin_memcpy(params.ipv6_nh, flow->dst, 16);
+	}
+
+	if (ip4) {
+		/* ip_decrease_ttl(): incremental checksum update (RFC 1624). */
+		__u32 check = (__u32)ip4->check;
+
+		check += (__u32)bpf_htons(0x0100);
+		ip4->check = (__sum16)(check + (check >= 0xFFFF));
+		ip4->ttl--;
+	} else if (ip6) {
+		ip6->hop_limit--;
+	}
+
+	ret = bpf_redirect_neigh(nh->ifindex, &params, sizeof(params), 0);
+	if (ret != TC_ACT_REDIRECT)
+		return rl_finish(skb, RL_REASON_REDIRECT_FAILED, route, 0);
+	return rl_finish(skb, RL_REASON_FORWARDED, route, (int)ret);
+}
+
+static __always_inline int rl_dispatch(struct __sk_buff *skb, const struct rl_route *route,
+				       const struct rl_flow *flow, struct iphdr *ip4,
+				       struct ipv6hdr *ip6)
+{
+	if (!route)
+		return rl_finish(skb, RL_REASON_NO_ROUTE, 0, 0);
+	switch (route->type) {
+	case RL_ROUTE_BLACKHOLE:
+		return rl_finish(skb, RL_REASON_BLACKHOLE, route, 0);
+	case RL_ROUTE_LOCAL:
+		return rl_finish(skb, RL_REASON_LOCAL_ROUTE, route, 0);
+	case RL_ROUTE_UNICAST:
+		return rl_forward(skb, route, flow, ip4, ip6);
+	default:
+		return rl_finish(skb, RL_REASON_NO_ROUTE, 0, 0);
+	}
+}
+
+static __always_inline int rl_route_v4(struct __sk_buff *skb, __u32 table_id, void *data,
+				       void *data_end)
+{
+	struct iphdr *ip = data + ETH_HLEN;
+	struct rl_flow flow = { .family = RL_AF_INET };
+	struct rl_lpm_key_v4 key = { .prefixlen = 64, .table_id = table_id };
+	__u32 hdr_len;
+
+	if ((void *)(ip + 1) > data_end || ip->version != 4 || ip->ihl < 5)
+		return rl_finish(skb, RL_REASON_MALFORMED, 0, 0);
+	hdr_len = ip->ihl * 4;
+	/* What the kernel's ip_rcv() would refuse is not ours to forward. */
+	if (hdr_len > bpf_ntohs(ip->tot_len) || (void *)ip + (hdr_len & 0x3c) > data_end)
+		return rl_finish(skb, RL_REASON_MALFORMED, 0, 0);
+	flow.src[0] = ip->saddr;
+	flow.dst[0] = ip->daddr;
+	flow.proto = ip->protocol;
+
+	/* 224.0.0.0/4 multicast, 255.255.255.255, 169.254.0.0/16 link-local. */
+	__u32 dst = bpf_ntohl(ip->daddr);
+	if ((dst >> 28) == 0xe || dst == 0xffffffff || (dst >> 16) == 0xa9fe)
+		return rl_finish(skb, RL_REASON_SCOPE, 0, 0);
+	if (rl_is_local(RL_AF_INET, flow.dst))
+		return rl_finish(skb, RL_REASON_LOCAL_ADDR, 0, 0);
+
+	/* Fragments hash on addresses and protocol only, so that every fragment
+	 * of a packet (only the first carries ports) takes the same path. */
+	if (rl_has_ports(ip->protocol) && !(ip->frag_off & bpf_htons(RL_IP_MF | RL_IP_OFFSET)))
+		flow.sport = rl_ports_of((void *)ip + (hdr_len & 0x3c), data_end, &flow.dport);
+
+	__builtin_memcpy(key.addr, &ip->daddr, 4);
+	return rl_dispatch(skb, bpf_map_lookup_elem(&rl_routes_v4, &key), &flow, ip, 0);
+}
+
+static __always_inline int rl_route_v6(struct __sk_buff *skb, __u32 table_id, void *data,
+				       void *data_end)
+{
+	struct ipv6hdr *ip6 = data + ETH_HLEN;
+	struct rl_flow flow = { .family = RL_AF_INET6 };
+	struct rl_lpm_key_v6 key = { .prefixlen = 32 + 128, .table_id = table_id };
+
+	if ((void *)(ip6 + 1) > data_end || ip6->version != 6)
+		return rl_finish(skb, RL_REASON_MALFORMED, 0, 0);
+	__builtin_memcpy(flow.src, &ip6->saddr, 16);
+	__builtin_memcpy(flow.dst, &ip6->daddr, 16);
+	flow.proto = ip6->nexthdr;
+
+	/* ff00::/8 multicast, fe80::/10 link-local. */
+	__u8 first = ip6->daddr.in6_u.u6_addr8[0];
+	__u8 second = ip6->daddr.in6_u.u6_addr8[1];
+	if (first == 0xff || (first == 0xfe && (second & 0xc0) == 0x80))
+		return rl_finish(skb, RL_REASON_SCOPE, 0, 0);
+	if (rl_is_local(RL_AF_INET6, flow.dst))
+		return rl_finish(skb, RL_REASON_LOCAL_ADDR, 0, 0);
+
+	/* Ports only when the transport header follows directly; packets with
+	 * extension headers (fragments included) hash on addresses alone. */
+	if (rl_has_ports(ip6->nexthdr))
+		flow.sport = rl_ports_of(ip6 + 1, data_end, &flow.dport);
+
+	__builtin_memcpy(key.addr, &ip6->daddr, 16);
+	return rl_dispatch(skb, bpf_map_lookup_elem(&rl_routes_v6, &key), &flow, 0, ip6);
+}
+
+SEC("tc")
+int rl_router(struct __sk_buff *skb)
+{
+	void *data = (void *)(long)skb->data;
+	void *data_end = (void *)(long)skb->data_end;
+	__u32 ifindex = skb->ingress_ifindex;
+	struct rl_iface *iface;
+	struct ethhdr *eth;
+
+	/* Headers split across fragments of a non-linear skb: make them linear. */
+	if (data_end - data < RL_PULL_LEN && skb->len > data_end - data) {
+		bpf_skb_pull_data(skb, skb->len < RL_PULL_LEN ? skb->len : RL_PULL_LEN);
+		data = (void *)(long)skb->data;
+		data_end = (void *)(long)skb->data_end;
+	}
+
+	eth = data;
+	if ((void *)(eth + 1) > data_end)
+		return rl_finish(skb, RL_REASON_MALFORMED, 0, 0);
+	if (skb->vlan_present || eth->h_proto == bpf_htons(ETH_P_8021Q) ||
+	    eth->h_proto == bpf_htons(ETH_P_8021AD))
+		return rl_finish(skb, RL_REASON_VLAN, 0, 0);
+	if (eth->h_proto != bpf_htons(ETH_P_IP) && eth->h_proto != bpf_htons(ETH_P_IPV6))
+		return rl_finish(skb, RL_REASON_NOT_IP, 0, 0);
+	if (skb->pkt_type != PACKET_HOST)
+		return rl_finish(skb, RL_REASON_NOT_HOST, 0, 0);
+
+	iface = bpf_map_lookup_elem(&rl_ifaces, &ifindex);
+	if (!iface)
+		return rl_finish(skb, RL_REASON_NO_TABLE, 0, 0);
+
+	if (eth->h_proto == bpf_htons(ETH_P_IP))
+		return rl_route_v4(skb, iface->table_id, data, data_end);
+	return rl_route_v6(skb, iface->table_id, data, data_end);
+}
