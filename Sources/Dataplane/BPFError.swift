@@ -47,3 +47,11 @@ func bpfCall(_ operation: String, _ object: @autoclosure () -> String, _ body: (
         throw BPFError(operation: operation, object: object(), errno: -result)
     }
 }
+
+/// The `sz` to declare for a libbpf options struct: the end of its last
+/// field. Swift does not keep a struct's trailing padding zeroed when it
+/// copies it, and libbpf rejects options whose bytes past the last known
+/// field are not zero; declaring only up to the last field avoids both.
+func libbpfOptionsSize<Options, Field>(_ lastField: KeyPath<Options, Field>) -> Int {
+    MemoryLayout<Options>.offset(of: lastField)! + MemoryLayout<Field>.size
+}

@@ -39,7 +39,7 @@ public final class Dataplane {
             pinDirectory.withCString { pinRoot in
                 "routelet".withCString { name in
                     var opts = bpf_object_open_opts()
-                    opts.sz = MemoryLayout<bpf_object_open_opts>.size
+                    opts.sz = libbpfOptionsSize(\bpf_object_open_opts.kernel_log_level)
                     opts.object_name = name
                     opts.pin_root_path = pinRoot
                     let object = bpf_object__open_mem(raw.baseAddress, raw.count, &opts)

@@ -22,7 +22,7 @@ public struct TCAttachment: Hashable, Sendable {
 public enum TC {
     static func hook(_ ifindex: UInt32) -> bpf_tc_hook {
         var hook = bpf_tc_hook()
-        hook.sz = MemoryLayout<bpf_tc_hook>.size
+        hook.sz = libbpfOptionsSize(\bpf_tc_hook.parent)
         hook.ifindex = Int32(ifindex)
         hook.attach_point = BPF_TC_INGRESS
         return hook
@@ -30,7 +30,7 @@ public enum TC {
 
     static func options(programFD: Int32 = 0, flags: UInt32 = 0) -> bpf_tc_opts {
         var opts = bpf_tc_opts()
-        opts.sz = MemoryLayout<bpf_tc_opts>.size
+        opts.sz = libbpfOptionsSize(\bpf_tc_opts.priority)
         opts.handle = UInt32(RL_TC_HANDLE)
         opts.priority = UInt32(RL_TC_PRIORITY)
         opts.prog_fd = programFD

@@ -21,7 +21,7 @@ public enum TestRun {
         context.ingress_ifindex = ingressIfindex
         context.ifindex = 1
         var opts = bpf_test_run_opts()
-        opts.sz = MemoryLayout<bpf_test_run_opts>.size
+        opts.sz = libbpfOptionsSize(\bpf_test_run_opts.batch_size)
         opts.repeat = Int32(max(1, count))
         opts.data_size_in = UInt32(packet.count)
         opts.data_size_out = UInt32(output.count)
