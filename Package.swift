@@ -39,11 +39,15 @@ let package = Package(
             name: "routelet",
             dependencies: [
                 "Dataplane",
+                "CRouteletSys",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
 
-        // Network-namespace labs for tests and benchmarks.
+        // `make demo`: the namespace lab, routelet programming it, traffic.
+        .executableTarget(name: "routelet-demo", dependencies: ["Dataplane", "NetLab", "NetAddress"]),
+
+        // Network-namespace labs for tests, benchmarks and the demo.
         .target(name: "NetLab", dependencies: ["Dataplane", "CRouteletSys"]),
 
         .testTarget(name: "DataplaneTests", dependencies: ["Dataplane", "CRouteletABI", "NetLab", "routelet"]),

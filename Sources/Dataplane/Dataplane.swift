@@ -122,3 +122,8 @@ public final class Dataplane {
         try TestRun.run(programFD: programFD, packet: packet, ingressIfindex: ingressIfindex, repeat: count)
     }
 }
+
+/// The ABI version this binary's programs and maps were built with.
+public enum DataplaneABI {
+    public static let version = Int(RL_ABI_VERSION)
+}

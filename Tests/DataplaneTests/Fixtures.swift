@@ -52,3 +52,13 @@ struct TestNamespaces {
 
     func delete() { all.forEach { $0.delete() } }
 }
+
+/// The `routelet` executable built beside this test binary.
+func routeletExecutable() throws -> String {
+    let directory = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+    let path = directory.appendingPathComponent("routelet").path
+    guard FileManager.default.isExecutableFile(atPath: path) else {
+        throw KernelTestError("no routelet executable at \(path); build it with `swift build` first")
+    }
+    return path
+}

@@ -1,0 +1,38 @@
+# routelet: the two commands of the README, and the steps under them.
+#
+#   make demo    install what is missing, build, run the namespace lab demo
+#   make test    install what is missing, build, run every test
+#   make bench   benchmarks (never part of make test)
+
+SWIFT_BIN ?= /opt/swift/usr/bin
+export PATH := $(SWIFT_BIN):$(PATH)
+SWIFT ?= swift
+BUILD_FLAGS ?=
+
+.PHONY: all deps build bpf test demo bench clean
+
+all: build
+
+deps:
+	@scripts/install-deps.sh
+
+# `swift build` compiles bpf/*.bpf.c too (Plugins/BPFObjectsPlugin runs
+# bpf/Makefile) and embeds the objects in the binary.
+build: deps
+	$(SWIFT) build $(BUILD_FLAGS)
+
+# The BPF objects alone, in bpf/build/, for bpftool or tc.
+bpf:
+	$(MAKE) -C bpf
+
+test: build
+	@scripts/require-root.sh "make test"
+	$(SWIFT) build --build-tests $(BUILD_FLAGS)
+	$(SWIFT) test --skip-build $(BUILD_FLAGS)
+
+demo: build
+	@scripts/require-root.sh "make demo"
+	$(SWIFT) run $(BUILD_FLAGS) routelet-demo
+
+clean:
+	rm -rf .build bpf/build

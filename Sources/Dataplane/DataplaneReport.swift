@@ -1,0 +1,113 @@
+import CRouteletABI
+import NetAddress
+
+/// The actual data plane in readable terms (interface names, route types,
+/// next hops with their interfaces): what `routelet dump` prints, as text
+/// tables or JSON.
+public struct DataplaneReport: Codable, Sendable, Equatable {
+    public struct Interface: Codable, Sendable, Equatable {
+        public var name: String
+        public var ifindex: UInt32
+        public var table: UInt32?
+        /// routelet's filter on it: "rl_router id 42 tag 0123…", or nil.
+        public var filter: String?
+    }
+
+    public struct NextHopView: Codable, Sendable, Equatable {
+        public var interface: String
+        public var gateway: String?
+        public var weight: UInt32
+    }
+
+    public struct Route: Codable, Sendable, Equatable {
+        public var table: UInt32
+        public var prefix: String
+        public var id: UInt32
+        public var type: String
+        public var group: UInt32?
+        public var nexthops: [NextHopView]
+        public var packets: UInt64
+        public var bytes: UInt64
+    }
+
+    public var abiVersion: UInt32
+    public var interfaces: [Interface]
+    public var routes: [Route]
+    public var localAddresses: [String]
+    public var reasons: [String: Counter]
+
+    public init(state: DataplaneState, abiVersion: UInt32, names: [UInt32: String]) {
+        func name(_ ifindex: UInt32) -> String { names[ifindex] ?? "#\(ifindex)" }
+        self.abiVersion = abiVersion
+        let ifindexes = Set(state.bindings.keys).union(state.attachments.keys).sorted()
+        interfaces = ifindexes.map { ifindex in
+            Interface(name: name(ifindex), ifindex: ifindex, table: state.bindings[ifindex],
+                      filter: state.attachments[ifindex].map { "\($0.programName) id \($0.programID) tag \($0.programTag)" })
+        }
+        routes = state.routes.sorted { $0.key < $1.key }.map { key, entry in
+            let counter = state.routeCounters[entry.id] ?? .zero
+            var route = Route(table: key.table, prefix: key.prefix.description, id: entry.id, type: "", group: nil,
+                              nexthops: [], packets: counter.packets, bytes: counter.bytes)
+            switch entry.action {
+            case .forward(let group):
+                route.type = "Unicast"
+                route.group = group
+                route.nexthops = (state.groups[group] ?? []).map {
+                    NextHopView(interface: name($0.ifindex), gateway: $0.gateway?.description, weight: $0.weight)
+                }
+            case .blackhole:
+                route.type = "Blackhole"
+            case .local:
+                route.type = "Local"
+            }
+            return route
+        }
+        localAddresses = state.localAddresses.sorted().map(\.description)
+        reasons = Dictionary(uniqueKeysWithValues: state.reasonCounters.map { ($0.key.description, $0.value) })
+    }
+
+    /// Text tables for a terminal.
+    public func rendered() -> String {
+        var out = "routelet data plane (ABI \(abiVersion))\n\nINTERFACES\n"
+        out += Table(["NAME", "IFINDEX", "TABLE", "FILTER"], interfaces.map {
+            [$0.name, "\($0.ifindex)", $0.table.map { "\($0)" } ?? "-", $0.filter ?? "(not attached)"]
+        }).rendered()
+        out += "\nROUTES\n"
+        out += Table(["TABLE", "PREFIX", "TYPE", "NEXT HOPS", "ID", "PACKETS", "BYTES"], routes.map { route in
+            let hops = route.nexthops.isEmpty && route.type == "Unicast"
+                ? "(group \(route.group ?? 0) missing)"
+                : route.nexthops.map { "\($0.gateway.map { "via \($0) " } ?? "")dev \($0.interface)\(route.nexthops.count > 1 ? " w\($0.weight)" : "")" }
+                    .joined(separator: ", ")
+            return ["\(route.table)", route.prefix, route.type, hops.isEmpty ? "-" : hops, "\(route.id)", "\(route.packets)", "\(route.bytes)"]
+        }).rendered()
+        out += "\nLOCAL ADDRESSES (always to the kernel)\n"
+        out += localAddresses.isEmpty ? "(none)\n" : localAddresses.joined(separator: " ") + "\n"
+        out += "\nPACKETS BY REASON\n"
+        out += Table(["REASON", "PACKETS", "BYTES"], Reason.allCases.compactMap { reason in
+            guard let counter = reasons[reason.description], counter.packets > 0 else { return nil }
+            return [reason.description, "\(counter.packets)", "\(counter.bytes)"]
+        }).rendered()
+        return out
+    }
+}
+
+/// A plain text table with left-aligned columns.
+public struct Table {
+    var header: [String]
+    var rows: [[String]]
+
+    public init(_ header: [String], _ rows: [[String]]) {
+        self.header = header
+        self.rows = rows
+    }
+
+    public func rendered() -> String {
+        let all = [header] + rows
+        let widths = header.indices.map { column in all.map { $0.count > column ? $0[column].count : 0 }.max() ?? 0 }
+        return all.map { row in
+            row.enumerated().map { column, cell in
+                column == row.count - 1 ? cell : cell + String(repeating: " ", count: widths[column] - cell.count + 2)
+            }.joined()
+        }.joined(separator: "\n") + "\n" + (rows.isEmpty ? "(none)\n" : "")
+    }
+}

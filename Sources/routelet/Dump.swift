@@ -1,0 +1,54 @@
+import ArgumentParser
+import Dataplane
+import Foundation
+
+struct Dump: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show the actual data plane: interfaces and their tables, routes, next hops, counters.",
+        discussion: "Reads the kernel (pinned maps, TC filters), not what an agent believes it wrote."
+    )
+
+    @OptionGroup var dataplane: DataplaneOptions
+
+    enum Format: String, ExpressibleByArgument, CaseIterable {
+        case table, json
+    }
+
+    @Option(name: .shortAndLong, help: "Output format: table or json.")
+    var output: Format = .table
+
+    func run() throws {
+        try dataplane.enterNamespace()
+        let maps = try RouterMaps.openPinned(directory: dataplane.bpffsDirectory)
+        let state = try DataplaneState.read(maps: maps)
+        let report = DataplaneReport(state: state, abiVersion: try maps.abiVersion(), names: Interfaces.all())
+        switch output {
+        case .table:
+            print(report.rendered(), terminator: "")
+        case .json:
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            print(String(decoding: try encoder.encode(report), as: UTF8.self))
+        }
+    }
+}
+
+struct CleanupCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cleanup",
+        abstract: "Detach routelet's TC filters and unpin its maps; nothing else.",
+        discussion: """
+            Filters are removed from the interfaces of the current (or --netns) network \
+            namespace only. Traffic on those interfaces goes back to the kernel's own routing.
+            """
+    )
+
+    @OptionGroup var dataplane: DataplaneOptions
+
+    func run() throws {
+        try dataplane.enterNamespace()
+        let report = try Cleanup.run(pinDirectory: dataplane.bpffsDirectory)
+        print("detached from: \(report.detached.isEmpty ? "(no interface)" : report.detached.joined(separator: ", "))")
+        print("unpinned: \(report.unpinned.isEmpty ? "(nothing)" : report.unpinned.joined(separator: ", "))")
+    }
+}

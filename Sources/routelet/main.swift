@@ -1,1 +1,0 @@
-import Dataplane; print(BPFFS.defaultDirectory)
