@@ -25,6 +25,15 @@ let package = Package(
         // IPv4/IPv6 addresses and prefixes: parsing, formatting, masks.
         .target(name: "NetAddress"),
 
+        // JSON values as the Kubernetes API delivers them.
+        .target(name: "JSONValue"),
+
+        // libyaml -> JSON values, with positions for error messages.
+        .target(name: "YAML", dependencies: ["CYAML", "JSONValue"]),
+
+        // The resources (RouteTable, ...): Codable types, validation, selectors. Pure.
+        .target(name: "RouteletAPI", dependencies: ["NetAddress", "JSONValue"]),
+
         // libbpf: the embedded router object, pinned maps, TC attach, actual state.
         .target(
             name: "Dataplane",
@@ -50,6 +59,8 @@ let package = Package(
         // Network-namespace labs for tests, benchmarks and the demo.
         .target(name: "NetLab", dependencies: ["Dataplane", "CRouteletSys"]),
 
+        .testTarget(name: "YAMLTests", dependencies: ["YAML", "JSONValue"]),
+        .testTarget(name: "RouteletAPITests", dependencies: ["RouteletAPI", "YAML", "NetAddress", "JSONValue"]),
         .testTarget(name: "DataplaneTests", dependencies: ["Dataplane", "CRouteletABI", "NetLab", "routelet"]),
     ],
     swiftLanguageModes: [.v6]

@@ -12,6 +12,7 @@ public enum IPAddress: Hashable, Sendable, Comparable, CustomStringConvertible {
     case v4(UInt32)                 // host-order value of the four bytes
     case v6(UInt64, UInt64)         // high and low halves, host-order values
 
+    /// IPv4 or IPv6, with the bit width of its addresses.
     public enum Family: Sendable, Hashable, CustomStringConvertible {
         case v4, v6
         public var bitCount: Int { self == .v4 ? 32 : 128 }
@@ -26,7 +27,8 @@ public enum IPAddress: Hashable, Sendable, Comparable, CustomStringConvertible {
     /// Parses dotted-quad IPv4 or any RFC 4291 IPv6 text form; nil otherwise.
     public init?(_ text: some StringProtocol) {
         let text = String(text)
-        guard !text.isEmpty, text.utf8.count <= 64 else { return nil }
+        // An embedded NUL would end the C string early: "10.0.0.1\0junk" must not parse.
+        guard !text.isEmpty, text.utf8.count <= 64, !text.utf8.contains(0) else { return nil }
         if text.contains(":") {
             var raw = in6_addr()
             guard inet_pton(AF_INET6, text, &raw) == 1 else { return nil }

@@ -1,0 +1,28 @@
+import JSONValue
+import RouteletAPI
+import YAML
+
+/// The first document of a YAML text.
+func yamlDocument(_ text: String) throws -> YAMLDocument {
+    guard let document = try YAML.parseDocuments(text).first else {
+        throw ResourceDecodingError(path: "", message: "no document in the test text")
+    }
+    return document
+}
+
+/// A RouteTable read from YAML as kubectl would read it.
+func routeTable(_ yaml: String) throws -> RouteTable {
+    try RouteTable.decode(from: yamlDocument(yaml).value)
+}
+
+/// A manifest around the given spec lines (indented by two spaces).
+func manifest(name: String = "edge", spec: String) -> String {
+    """
+    apiVersion: routelet.dev/v1alpha1
+    kind: RouteTable
+    metadata:
+      name: \(name)
+    spec:
+    \(spec.split(separator: "\n", omittingEmptySubsequences: false).map { "  " + $0 }.joined(separator: "\n"))
+    """
+}
