@@ -34,10 +34,13 @@ let package = Package(
         // The resources (RouteTable, ...): Codable types, validation, selectors. Pure.
         .target(name: "RouteletAPI", dependencies: ["NetAddress", "JSONValue"]),
 
+        // The data plane's entries as plain values (routes, groups, counters, state). Pure.
+        .target(name: "DataplaneModel", dependencies: ["NetAddress"]),
+
         // libbpf: the embedded router object, pinned maps, TC attach, actual state.
         .target(
             name: "Dataplane",
-            dependencies: ["CLibbpf", "CRouteletABI", "NetAddress"],
+            dependencies: ["CLibbpf", "CRouteletABI", "NetAddress", "DataplaneModel"],
             plugins: [.plugin(name: "BPFObjectsPlugin")]
         ),
 

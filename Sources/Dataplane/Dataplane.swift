@@ -24,6 +24,7 @@ public final class Dataplane {
     /// creates) its pinned maps under `pinDirectory`, mounting a bpffs there
     /// when there is none.
     public init(pinDirectory: String = BPFFS.defaultDirectory) throws(BPFError) {
+        LibbpfLog.install()
         try BPFFS.prepare(pinDirectory)
         let existing = RouterMaps.names.filter { FileManager.default.fileExists(atPath: "\(pinDirectory)/\($0)") }
         if existing.contains("rl_meta") {

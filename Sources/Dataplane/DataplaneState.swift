@@ -3,26 +3,7 @@ import Glibc
 #endif
 import NetAddress
 
-/// The actual data plane as the kernel holds it: routelet's TC filters in
-/// the calling thread's network namespace, and every entry of the pinned
-/// maps. This, not a cache of what was written, is what a reconciler diffs
-/// against.
-public struct DataplaneState: Sendable, Equatable {
-    /// ifindex -> routelet's filter on that interface.
-    public var attachments: [UInt32: TCAttachment] = [:]
-    /// ifindex -> table.
-    public var bindings: [UInt32: UInt32] = [:]
-    public var routes: [RouteKey: RouteEntry] = [:]
-    /// Route entries whose key or value the ABI can't express.
-    public var unreadableRoutes = 0
-    public var groups: [UInt32: [NextHop]] = [:]
-    public var localAddresses: Set<IPAddress> = []
-    /// route id -> counters.
-    public var routeCounters: [UInt32: Counter] = [:]
-    public var reasonCounters: [Reason: Counter] = [:]
-
-    public init() {}
-
+extension DataplaneState {
     /// Reads everything. `interfaces` limits which interfaces are queried for
     /// filters (default: every interface of the namespace).
     public static func read(maps: RouterMaps, interfaces: [UInt32]? = nil) throws(BPFError) -> DataplaneState {
@@ -50,6 +31,7 @@ public enum Cleanup {
         public var unpinned: [String] = []
     }
 
+    @discardableResult
     public static func run(pinDirectory: String) throws(BPFError) -> Report {
         var report = Report()
         for (ifindex, name) in Interfaces.all().sorted(by: { $0.key < $1.key }) {

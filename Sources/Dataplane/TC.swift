@@ -4,18 +4,6 @@ import CRouteletABI
 import Glibc
 #endif
 
-/// A BPF program attached as routelet's TC filter (clsact ingress, routelet's
-/// handle and priority) on one interface.
-public struct TCAttachment: Hashable, Sendable {
-    public var ifindex: UInt32
-    public var programID: UInt32
-    public var programName: String
-    /// The kernel's tag of the program's instructions, as hex.
-    public var programTag: String
-    /// The ids of the maps the program uses.
-    public var mapIDs: Set<UInt32>
-}
-
 /// routelet's TC ingress filter on interfaces of the calling thread's
 /// network namespace (libbpf's netlink cls_bpf: the filter stays attached
 /// after the process exits).
@@ -40,6 +28,7 @@ public enum TC {
 
     /// routelet's filter on `ifindex`, or nil when there is none.
     public static func query(ifindex: UInt32) throws(BPFError) -> TCAttachment? {
+        LibbpfLog.install()
         var hook = hook(ifindex)
         var opts = options()
         let result = bpf_tc_query(&hook, &opts)

@@ -21,7 +21,8 @@ import Testing
         let maps = dataplane.maps
         var ifindex: [String: UInt32] = [:]
         for name in RouterLab.routerInterfaces {
-            ifindex[name] = try #require(Interfaces.index(of: name), "router interface \(name)")
+            guard let index = Interfaces.index(of: name) else { throw KernelTestError("router interface \(name) is missing") }
+            ifindex[name] = index
         }
         for (link, name) in RouterLab.routerInterfaces.enumerated().map({ ($0 + 1, $1) }) {
             let host = RouterLab.address(host: link)
