@@ -51,6 +51,7 @@ public final class NetworkNamespace: Sendable {
     /// Runs `body` on the calling thread with the thread switched into this
     /// namespace (setns), and switches back afterwards. `body` must be
     /// synchronous so that it stays on this thread.
+    @discardableResult
     public func enter<T>(_ body: () throws -> T) throws -> T {
         let original = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC)
         guard original >= 0 else { throw NamespaceError(operation: "open /proc/thread-self/ns/net", errno: errno) }
