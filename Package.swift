@@ -37,6 +37,9 @@ let package = Package(
         // The data plane's entries as plain values (routes, groups, counters, state). Pure.
         .target(name: "DataplaneModel", dependencies: ["NetAddress"]),
 
+        // compile (tables + node facts -> desired) and diff (desired + actual -> operations). Pure.
+        .target(name: "Reconciler", dependencies: ["RouteletAPI", "DataplaneModel", "NetAddress"]),
+
         // libbpf: the embedded router object, pinned maps, TC attach, actual state.
         .target(
             name: "Dataplane",
@@ -64,6 +67,7 @@ let package = Package(
 
         .testTarget(name: "YAMLTests", dependencies: ["YAML", "JSONValue"]),
         .testTarget(name: "RouteletAPITests", dependencies: ["RouteletAPI", "YAML", "NetAddress", "JSONValue"]),
+        .testTarget(name: "ReconcilerTests", dependencies: ["Reconciler", "RouteletAPI", "DataplaneModel", "NetAddress", "YAML"]),
         .testTarget(name: "DataplaneTests", dependencies: ["Dataplane", "CRouteletABI", "NetLab", "routelet"]),
     ],
     swiftLanguageModes: [.v6]

@@ -1,0 +1,177 @@
+import DataplaneModel
+import NetAddress
+import RouteletAPI
+
+/// compile: RouteTables and node facts in, the desired data plane and a
+/// verdict per table out. Pure: no I/O, the same input gives the same output.
+public enum Compiler {
+    public static func compile(tables: [RouteTable], node: NodeFacts) -> Compilation {
+        let selected = tables
+            .filter { $0.metadata.name != nil && $0.spec.selects(nodeLabels: node.labels) }
+            .sorted(by: isOlder)
+        var desired = DesiredDataplane()
+        desired.localAddresses = node.addresses
+        var verdicts: [TableVerdict] = []
+        var usedTableIDs: Set<UInt32> = []
+        var claimedBy: [String: String] = [:]   // interface -> table name
+        let links = node.links.values.sorted { $0.name < $1.name }
+
+        for table in selected {
+            let name = table.metadata.name!
+            let tableID = allocate(stableHash(name), avoiding: &usedTableIDs)
+            var verdict = TableVerdict(name: name, generation: table.metadata.generation, tableID: tableID, interfaces: [],
+                                       desiredRoutes: table.spec.routes.count, installedPrefixes: 0, downPrefixes: 0, problems: [])
+
+            // Interfaces: every link matching a pattern, unless an older table has it.
+            let patterns = table.spec.interfacePatterns
+            for link in links where patterns.contains(where: { $0.matches(link.name) }) {
+                if let owner = claimedBy[link.name] {
+                    verdict.problems.append(Problem(.interfaceConflict, "interface \(link.name) is already bound to RouteTable \(owner) (older)"))
+                } else {
+                    claimedBy[link.name] = name
+                    verdict.interfaces.append(link.name)
+                    desired.bindings[link.ifindex] = tableID
+                }
+            }
+            for pattern in patterns where !pattern.isGlob && node.links[pattern.description] == nil {
+                verdict.problems.append(Problem(.interfaceNotFound, "interface \(pattern) not found"))
+            }
+            if verdict.interfaces.isEmpty {
+                if verdict.problems.isEmpty {
+                    verdict.problems.append(Problem(.noInterfaces, "no interface on this node matches \(table.spec.interfaces)"))
+                }
+                verdicts.append(verdict)
+                continue
+            }
+
+            // Routes: per prefix, the lowest usable metric wins.
+            var order: [IPPrefix] = []
+            var candidates: [IPPrefix: [RouteletAPI.Route]] = [:]
+            for route in table.spec.routes {
+                guard let prefix = route.destinationPrefix else { continue }
+                if candidates[prefix] == nil { order.append(prefix) }
+                candidates[prefix, default: []].append(route)
+            }
+            var problems: [Problem] = []
+            for prefix in order {
+                let key = RouteKey(table: tableID, prefix: prefix)
+                switch select(candidates[prefix]!, node: node) {
+                case .installed(let action, let problem):
+                    desired.routes[key] = action
+                    desired.owners[key] = name
+                    verdict.installedPrefixes += 1
+                    if let problem { problems.append(problem) }
+                case .down(let problem):
+                    verdict.downPrefixes += 1
+                    problems.append(Problem(problem.reason, "\(prefix): \(problem.message)"))
+                }
+            }
+            verdict.problems += summarize(problems)
+            verdicts.append(verdict)
+        }
+        return Compilation(desired: desired, verdicts: verdicts)
+    }
+
+    /// Older first: creationTimestamp (RFC 3339 sorts as text), then name.
+    static func isOlder(_ a: RouteTable, _ b: RouteTable) -> Bool {
+        (a.metadata.creationTimestamp ?? "", a.metadata.name ?? "") < (b.metadata.creationTimestamp ?? "", b.metadata.name ?? "")
+    }
+
+    enum Selection {
+        case installed(DesiredAction, Problem?)
+        case down(Problem)
+    }
+
+    /// The action for one prefix from its candidate routes.
+    static func select(_ routes: [RouteletAPI.Route], node: NodeFacts) -> Selection {
+        var firstFailure: Problem?
+        var usable: [(route: RouteletAPI.Route, hops: [DataplaneModel.NextHop])] = []
+        var winningMetric: UInt32?
+        for route in routes.sorted(by: { $0.effectiveMetric < $1.effectiveMetric }) {   // stable: spec order within a metric
+            if let winningMetric, route.effectiveMetric > winningMetric { break }
+            switch egress(of: route, node: node) {
+            case .success(let hops):
+                usable.append((route, hops))
+                winningMetric = route.effectiveMetric
+            case .failure(let problem):
+                firstFailure = firstFailure ?? problem
+            }
+        }
+        guard let first = usable.first else {
+            return .down(firstFailure ?? Problem(.interfaceNotFound, "no usable route"))
+        }
+        if first.route.effectiveType == .blackhole { return .installed(.blackhole, nil) }
+        if first.route.effectiveType == .local { return .installed(.local, nil) }
+
+        // Equal metrics merge into one group; the same next hop adds up its weights.
+        var weights: [DataplaneModel.NextHop: UInt32] = [:]
+        for candidate in usable where candidate.route.effectiveType == .unicast {
+            for hop in candidate.hops {
+                let key = DataplaneModel.NextHop(ifindex: hop.ifindex, gateway: hop.gateway, weight: 0)
+                weights[key, default: 0] += hop.weight
+            }
+        }
+        var hops = weights.map { DataplaneModel.NextHop(ifindex: $0.key.ifindex, gateway: $0.key.gateway, weight: $0.value) }.sorted()
+        var problem: Problem?
+        if hops.count > maxNextHops {
+            problem = Problem(.tooManyNextHops, "\(first.route.destination): \(hops.count) next hops at metric \(first.route.effectiveMetric); the first \(maxNextHops) are used")
+            hops = Array(hops.prefix(maxNextHops))
+        }
+        return .installed(.forward(hops), problem)
+    }
+
+    static let maxNextHops = 16
+
+    /// The next hops of a Unicast route, or why it can't be used here.
+    static func egress(of route: RouteletAPI.Route, node: NodeFacts) -> Result<[DataplaneModel.NextHop], Problem> {
+        guard route.effectiveType == .unicast else { return .success([]) }
+        let specified: [(gateway: IPAddress?, interface: String, weight: Int)] =
+            route.nexthops.map { $0.map { ($0.gatewayAddress, $0.interface, $0.effectiveWeight) } }
+            ?? [(route.gatewayAddress, route.interface ?? "", 1)]
+        var hops: [DataplaneModel.NextHop] = []
+        for hop in specified {
+            guard let link = node.links[hop.interface] else {
+                return .failure(Problem(.interfaceNotFound, "interface \(hop.interface) not found"))
+            }
+            guard link.isUp else {
+                return .failure(Problem(.interfaceDown, "interface \(hop.interface) is down"))
+            }
+            hops.append(DataplaneModel.NextHop(ifindex: link.ifindex, gateway: hop.gateway, weight: UInt32(max(1, hop.weight))))
+        }
+        return .success(hops)
+    }
+
+    /// At most a few problems per reason, so a table with 10,000 down
+    /// prefixes still has a readable status.
+    static func summarize(_ problems: [Problem], perReason: Int = 3) -> [Problem] {
+        var byReason: [Problem.Reason: [Problem]] = [:]
+        var order: [Problem.Reason] = []
+        for problem in problems {
+            if byReason[problem.reason] == nil { order.append(problem.reason) }
+            byReason[problem.reason, default: []].append(problem)
+        }
+        return order.flatMap { reason -> [Problem] in
+            let all = byReason[reason]!
+            guard all.count > perReason else { return all }
+            return Array(all.prefix(perReason)) + [Problem(reason, "… and \(all.count - perReason) more")]
+        }
+    }
+
+    /// FNV-1a, 32 bits: a stable id from a name.
+    static func stableHash(_ text: String) -> UInt32 {
+        var hash: UInt32 = 2_166_136_261
+        for byte in text.utf8 {
+            hash ^= UInt32(byte)
+            hash = hash &* 16_777_619
+        }
+        return hash
+    }
+
+    /// `preferred`, or the next free id after it (never 0), recorded as used.
+    static func allocate(_ preferred: UInt32, avoiding used: inout Set<UInt32>) -> UInt32 {
+        var id = preferred == 0 ? 1 : preferred
+        while used.contains(id) { id = id &+ 1 == 0 ? 1 : id &+ 1 }
+        used.insert(id)
+        return id
+    }
+}

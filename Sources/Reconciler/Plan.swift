@@ -1,0 +1,149 @@
+import DataplaneModel
+import NetAddress
+
+/// One change to the data plane. `apply` executes them in order.
+public enum Operation: Hashable, Sendable, CustomStringConvertible {
+    case createCounter(routeID: UInt32)
+    case setGroup(id: UInt32, nexthops: [NextHop])
+    case addLocalAddress(IPAddress)
+    case setRoute(RouteKey, RouteEntry)
+    case bind(ifindex: UInt32, table: UInt32)
+    case attach(ifindex: UInt32)
+    case detach(ifindex: UInt32)
+    case unbind(ifindex: UInt32)
+    case removeRoute(RouteKey)
+    case removeGroup(id: UInt32)
+    case removeCounter(routeID: UInt32)
+    case removeLocalAddress(IPAddress)
+
+    public var description: String {
+        switch self {
+        case .createCounter(let id): "create counter \(id)"
+        case .setGroup(let id, let hops): "set group \(id) \(hops)"
+        case .addLocalAddress(let address): "protect \(address)"
+        case .setRoute(let key, let entry): "set \(key) -> \(entry.action) (id \(entry.id))"
+        case .bind(let ifindex, let table): "bind ifindex \(ifindex) to table \(table)"
+        case .attach(let ifindex): "attach ifindex \(ifindex)"
+        case .detach(let ifindex): "detach ifindex \(ifindex)"
+        case .unbind(let ifindex): "unbind ifindex \(ifindex)"
+        case .removeRoute(let key): "remove \(key)"
+        case .removeGroup(let id): "remove group \(id)"
+        case .removeCounter(let id): "remove counter \(id)"
+        case .removeLocalAddress(let address): "unprotect \(address)"
+        }
+    }
+
+    /// Whether it removes something (held back until every source synced).
+    public var isRemoval: Bool {
+        switch self {
+        case .detach, .unbind, .removeRoute, .removeGroup, .removeCounter, .removeLocalAddress: true
+        default: false
+        }
+    }
+}
+
+/// diff: the ordered operations that turn the actual data plane into the
+/// desired one. Pure. The order never opens a hole: what an entry points to
+/// is written before the entry (counters, groups, then routes, then
+/// bindings, then filters), changed routes are rewritten in place, and
+/// removals run last in the reverse order.
+public enum Planner {
+    public struct Plan: Hashable, Sendable {
+        public var operations: [Operation]
+        /// The entry each desired route gets (ids kept from the actual state).
+        public var entries: [RouteKey: RouteEntry]
+    }
+
+    /// - Parameters:
+    ///   - isCurrent: whether an attached filter runs this agent's program over its maps.
+    ///   - prune: false until every source has finished its first full sync:
+    ///     nothing is removed before then.
+    public static func plan(desired: DesiredDataplane, actual: DataplaneState,
+                            isCurrent: (TCAttachment) -> Bool, prune: Bool = true) -> Plan {
+        // Route ids: the actual entry's id for a key that is already there
+        // (counters survive changes and restarts), else a stable hash.
+        var usedIDs = Set(actual.routes.values.map(\.id))
+        var ids: [RouteKey: UInt32] = [:]
+        var taken: Set<UInt32> = []
+        let keys = desired.routes.keys.sorted()
+        for key in keys {
+            if let existing = actual.routes[key]?.id, !taken.contains(existing) {
+                ids[key] = existing
+                taken.insert(existing)
+            }
+        }
+        usedIDs.formUnion(taken)
+        for key in keys where ids[key] == nil {
+            ids[key] = Compiler.allocate(routeHash(key), avoiding: &usedIDs)
+        }
+
+        // Groups: one per distinct next-hop set, reusing an identical actual one.
+        var actualGroupByHops: [[NextHop]: UInt32] = [:]
+        for (id, hops) in actual.groups.sorted(by: { $0.key < $1.key }) where actualGroupByHops[hops] == nil {
+            actualGroupByHops[hops] = id
+        }
+        var usedGroupIDs = Set(actual.groups.keys)
+        var groupIDs: [[NextHop]: UInt32] = [:]
+        var newGroups: [(UInt32, [NextHop])] = []
+        var entries: [RouteKey: RouteEntry] = [:]
+        for key in keys {
+            let action: RouteAction
+            switch desired.routes[key]! {
+            case .blackhole: action = .blackhole
+            case .local: action = .local
+            case .forward(let hops):
+                if let id = groupIDs[hops] ?? actualGroupByHops[hops] {
+                    groupIDs[hops] = id
+                    action = .forward(group: id)
+                } else {
+                    let id = Compiler.allocate(UInt32(usedGroupIDs.count + 1), avoiding: &usedGroupIDs)
+                    groupIDs[hops] = id
+                    newGroups.append((id, hops))
+                    action = .forward(group: id)
+                }
+            }
+            entries[key] = RouteEntry(id: ids[key]!, action: action)
+        }
+
+        var operations: [Operation] = []
+        // 1. What routes point to: counters, groups; and the node's own addresses.
+        let desiredIDs = Set(entries.values.map(\.id))
+        operations += desiredIDs.subtracting(actual.routeCounters.keys).sorted().map { .createCounter(routeID: $0) }
+        operations += newGroups.map { .setGroup(id: $0.0, nexthops: $0.1) }
+        operations += desired.localAddresses.subtracting(actual.localAddresses).sorted().map { .addLocalAddress($0) }
+        // 2. Routes, new or changed in place.
+        operations += keys.filter { actual.routes[$0] != entries[$0] }.map { .setRoute($0, entries[$0]!) }
+        // 3. Bindings, then the filters that use them.
+        operations += desired.bindings.sorted(by: { $0.key < $1.key })
+            .filter { actual.bindings[$0.key] != $0.value }
+            .map { .bind(ifindex: $0.key, table: $0.value) }
+        operations += desired.bindings.keys.sorted()
+            .filter { ifindex in actual.attachments[ifindex].map { !isCurrent($0) } ?? true }
+            .map { .attach(ifindex: $0) }
+        // 4. Removals, in reverse dependency order.
+        var removals: [Operation] = []
+        removals += actual.attachments.keys.sorted().filter { desired.bindings[$0] == nil }.map { .detach(ifindex: $0) }
+        removals += actual.bindings.keys.sorted().filter { desired.bindings[$0] == nil }.map { .unbind(ifindex: $0) }
+        removals += actual.routes.keys.sorted().filter { entries[$0] == nil }.map { .removeRoute($0) }
+        let referenced = Set(entries.values.compactMap { entry -> UInt32? in
+            if case .forward(let group) = entry.action { return group }
+            return nil
+        })
+        removals += actual.groups.keys.sorted().filter { !referenced.contains($0) }.map { .removeGroup(id: $0) }
+        removals += Set(actual.routeCounters.keys).subtracting(desiredIDs).sorted().map { .removeCounter(routeID: $0) }
+        removals += actual.localAddresses.subtracting(desired.localAddresses).sorted().map { .removeLocalAddress($0) }
+        if prune { operations += removals }
+        return Plan(operations: operations, entries: entries)
+    }
+
+    /// A stable 32-bit hash of a route key (FNV-1a over table, address, length).
+    static func routeHash(_ key: RouteKey) -> UInt32 {
+        var hash: UInt32 = 2_166_136_261
+        let bytes = withUnsafeBytes(of: key.table.bigEndian) { Array($0) } + key.prefix.address.bytes + [UInt8(key.prefix.length)]
+        for byte in bytes {
+            hash ^= UInt32(byte)
+            hash = hash &* 16_777_619
+        }
+        return hash
+    }
+}

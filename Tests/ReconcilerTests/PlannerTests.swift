@@ -1,0 +1,174 @@
+import DataplaneModel
+import NetAddress
+import Reconciler
+import Testing
+
+/// A reproducible random source (SplitMix64) so a failing seed can be replayed.
+struct SeededRandom: RandomNumberGenerator {
+    var state: UInt64
+    mutating func next() -> UInt64 {
+        state &+= 0x9e37_79b9_7f4a_7c15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
+        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
+        return z ^ (z >> 31)
+    }
+}
+
+/// The data plane as a value: what the maps and filters would hold after
+/// each operation. Every filter attached here runs the current program.
+struct Model {
+    var state = DataplaneState()
+
+    mutating func apply(_ operation: Operation) {
+        switch operation {
+        case .createCounter(let id): state.routeCounters[id] = state.routeCounters[id] ?? .zero
+        case .setGroup(let id, let hops): state.groups[id] = hops
+        case .addLocalAddress(let address): state.localAddresses.insert(address)
+        case .setRoute(let key, let entry): state.routes[key] = entry
+        case .bind(let ifindex, let table): state.bindings[ifindex] = table
+        case .attach(let ifindex):
+            state.attachments[ifindex] = TCAttachment(ifindex: ifindex, programID: 1, programName: "rl_router", programTag: "t", mapIDs: [])
+        case .detach(let ifindex): state.attachments[ifindex] = nil
+        case .unbind(let ifindex): state.bindings[ifindex] = nil
+        case .removeRoute(let key): state.routes[key] = nil
+        case .removeGroup(let id): state.groups[id] = nil
+        case .removeCounter(let id): state.routeCounters[id] = nil
+        case .removeLocalAddress(let address): state.localAddresses.remove(address)
+        }
+    }
+
+    /// Routes whose packets would be handled as the entry says: the group
+    /// they point to exists.
+    var workingRoutes: [RouteKey: RouteEntry] {
+        state.routes.filter { _, entry in
+            if case .forward(let group) = entry.action { return !(state.groups[group]?.isEmpty ?? true) }
+            return true
+        }
+    }
+}
+
+func randomDesired(_ random: inout SeededRandom) -> DesiredDataplane {
+    var desired = DesiredDataplane()
+    let tables: [UInt32] = [7, 9]
+    for ifindex in UInt32(1)...6 where Bool.random(using: &random) {
+        desired.bindings[ifindex] = tables.randomElement(using: &random)!
+    }
+    let hopChoices = (1...5).map { NextHop(ifindex: UInt32($0), gateway: IPAddress("192.0.2.\($0)"), weight: UInt32($0 % 3 + 1)) }
+    for _ in 0..<Int.random(in: 0...24, using: &random) {
+        let v4 = Bool.random(using: &random)
+        let length = [8, 16, 24, 32, 64].randomElement(using: &random)!
+        let prefix = v4
+            ? IPAddress.v4(UInt32.random(in: 0...3, using: &random) << 24).masked(to: min(length, 32))
+            : IPAddress.v6(UInt64.random(in: 0...3, using: &random) << 48, 0).masked(to: length)
+        let key = RouteKey(table: tables.randomElement(using: &random)!, prefix: IPPrefix(address: prefix, length: v4 ? min(length, 32) : length)!)
+        switch Int.random(in: 0..<6, using: &random) {
+        case 0: desired.routes[key] = .blackhole
+        case 1: desired.routes[key] = .local
+        default:
+            let hops = Array(Set((0..<Int.random(in: 1...3, using: &random)).map { _ in hopChoices.randomElement(using: &random)! })).sorted()
+            desired.routes[key] = .forward(hops)
+        }
+    }
+    for index in 0..<Int.random(in: 0...3, using: &random) { desired.localAddresses.insert(IPAddress("198.51.100.\(index)")!) }
+    return desired
+}
+
+@Suite struct PlannerTests {
+    let current: (TCAttachment) -> Bool = { $0.programTag == "t" }
+
+    @Test func planningAStateAgainstItselfIsEmpty() {
+        var random = SeededRandom(state: 1)
+        for _ in 0..<300 {
+            let desired = randomDesired(&random)
+            var model = Model()
+            Planner.plan(desired: desired, actual: model.state, isCurrent: current).operations.forEach { model.apply($0) }
+            let again = Planner.plan(desired: desired, actual: model.state, isCurrent: current)
+            #expect(again.operations.isEmpty, "diff(s, s) must be empty, got \(again.operations)")
+        }
+    }
+
+    @Test func noIntermediateStateLosesARoutePresentBeforeAndAfter() {
+        for seed in UInt64(1)...300 {
+            var random = SeededRandom(state: seed)
+            let before = randomDesired(&random), after = randomDesired(&random)
+            var model = Model()
+            Planner.plan(desired: before, actual: model.state, isCurrent: current).operations.forEach { model.apply($0) }
+            let start = model.workingRoutes
+            let plan = Planner.plan(desired: after, actual: model.state, isCurrent: current)
+            let kept = Set(start.keys).intersection(plan.entries.keys)
+            let keptBindings = Set(model.state.bindings.keys).intersection(after.bindings.keys)
+            for (step, operation) in plan.operations.enumerated() {
+                model.apply(operation)
+                let working = model.workingRoutes
+                for key in kept where working[key] == nil {
+                    Issue.record("seed \(seed), step \(step) (\(operation)): \(key) has no working entry")
+                }
+                for (key, entry) in model.state.routes where model.state.routeCounters[entry.id] == nil {
+                    Issue.record("seed \(seed), step \(step): \(key) counts into a missing counter \(entry.id)")
+                }
+                for ifindex in keptBindings where model.state.bindings[ifindex] == nil {
+                    Issue.record("seed \(seed), step \(step): ifindex \(ifindex) lost its table")
+                }
+            }
+            #expect(model.state.routes == plan.entries, "seed \(seed): the end state is the desired one")
+            #expect(Set(model.state.attachments.keys) == Set(after.bindings.keys), "seed \(seed): filters on exactly the bound interfaces")
+            #expect(model.state.localAddresses == after.localAddresses)
+        }
+    }
+
+    @Test func aChangedRouteKeepsItsIDAndIsRewrittenInPlace() {
+        let key = RouteKey(table: 7, prefix: IPPrefix("10.0.0.0/8")!)
+        var desired = DesiredDataplane()
+        desired.routes[key] = .forward([NextHop(ifindex: 1, gateway: nil)])
+        var model = Model()
+        Planner.plan(desired: desired, actual: model.state, isCurrent: current).operations.forEach { model.apply($0) }
+        let id = model.state.routes[key]!.id
+
+        desired.routes[key] = .forward([NextHop(ifindex: 2, gateway: nil)])
+        let plan = Planner.plan(desired: desired, actual: model.state, isCurrent: current)
+        #expect(plan.entries[key]?.id == id)
+        #expect(!plan.operations.contains(.removeRoute(key)), "never delete-then-insert")
+        let newGroup = plan.operations.firstIndex { if case .setGroup = $0 { return true } else { return false } }
+        let setRoute = plan.operations.firstIndex { if case .setRoute = $0 { return true } else { return false } }
+        let removeGroup = plan.operations.firstIndex { if case .removeGroup = $0 { return true } else { return false } }
+        #expect(newGroup! < setRoute! && setRoute! < removeGroup!, "new group, then the route, then the old group: \(plan.operations)")
+    }
+
+    @Test func nothingIsRemovedBeforeEverySourceHasSynced() {
+        var random = SeededRandom(state: 42)
+        let desired = randomDesired(&random)
+        var model = Model()
+        Planner.plan(desired: desired, actual: model.state, isCurrent: current).operations.forEach { model.apply($0) }
+        let plan = Planner.plan(desired: DesiredDataplane(), actual: model.state, isCurrent: current, prune: false)
+        #expect(plan.operations.allSatisfy { !$0.isRemoval })
+    }
+
+    @Test func aStaleProgramIsReplacedAndForeignEntriesAreRemoved() {
+        var desired = DesiredDataplane()
+        desired.bindings[3] = 7
+        var actual = DataplaneState()
+        actual.bindings[3] = 7
+        actual.attachments[3] = TCAttachment(ifindex: 3, programID: 9, programName: "rl_router", programTag: "old", mapIDs: [])
+        let planted = RouteKey(table: 7, prefix: IPPrefix("10.66.0.0/16")!)
+        actual.routes[planted] = RouteEntry(id: 5, action: .blackhole)
+        let plan = Planner.plan(desired: desired, actual: actual, isCurrent: current)
+        #expect(plan.operations == [.attach(ifindex: 3), .removeRoute(planted)])
+    }
+
+    @Test func routeIDsSurviveAndStayUniqueWhenHashesCollide() {
+        // Two keys whose preferred id is taken by an existing route keep distinct ids.
+        var desired = DesiredDataplane()
+        var actual = DataplaneState()
+        let existing = RouteKey(table: 1, prefix: IPPrefix("10.0.0.0/8")!)
+        let fresh = RouteKey(table: 1, prefix: IPPrefix("10.1.0.0/16")!)
+        actual.routes[existing] = RouteEntry(id: 777, action: .blackhole)
+        actual.routeCounters[777] = Counter(packets: 5, bytes: 500)
+        desired.routes[existing] = .blackhole
+        desired.routes[fresh] = .blackhole
+        let plan = Planner.plan(desired: desired, actual: actual, isCurrent: current)
+        #expect(plan.entries[existing]?.id == 777)
+        #expect(plan.entries[fresh]?.id != 777)
+        #expect(!plan.operations.contains(.removeCounter(routeID: 777)))
+    }
+}
