@@ -32,7 +32,7 @@ test: build
 
 demo: build
 	@scripts/require-root.sh "make demo"
-	$(SWIFT) run $(BUILD_FLAGS) routelet-demo
+	$(SWIFT) run $(BUILD_FLAGS) routelet-demo manifests/examples/lab.yaml
 
 clean:
 	rm -rf .build bpf/build

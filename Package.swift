@@ -9,6 +9,8 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         // System libraries, found through pkg-config, installed by `make deps`.
@@ -50,10 +52,24 @@ let package = Package(
         // Builds bpf/*.bpf.c with clang and embeds the objects (bpf/Makefile).
         .plugin(name: "BPFObjectsPlugin", capability: .buildTool()),
 
+        // rtnetlink: links and addresses of the node, and their change notifications.
+        .target(name: "Netlink", dependencies: ["NetAddress", "CRouteletSys"]),
+
+        // The agent: sources, the reconcile loop, node facts, status.
+        .target(
+            name: "Agent",
+            dependencies: [
+                "Dataplane", "Reconciler", "RouteletAPI", "YAML", "JSONValue", "Netlink",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+
         .executableTarget(
             name: "routelet",
             dependencies: [
                 "Dataplane",
+                "Agent",
                 "CRouteletSys",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
@@ -68,6 +84,8 @@ let package = Package(
         .testTarget(name: "YAMLTests", dependencies: ["YAML", "JSONValue"]),
         .testTarget(name: "RouteletAPITests", dependencies: ["RouteletAPI", "YAML", "NetAddress", "JSONValue"]),
         .testTarget(name: "ReconcilerTests", dependencies: ["Reconciler", "RouteletAPI", "DataplaneModel", "NetAddress", "YAML"]),
+        .testTarget(name: "AgentTests", dependencies: ["Agent", "Reconciler", "Dataplane", "NetLab", "routelet"]),
+        .testTarget(name: "NetlinkTests", dependencies: ["Netlink", "NetAddress", "CRouteletSys"]),
         .testTarget(name: "DataplaneTests", dependencies: ["Dataplane", "CRouteletABI", "NetLab", "routelet"]),
     ],
     swiftLanguageModes: [.v6]

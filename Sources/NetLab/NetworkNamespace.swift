@@ -71,6 +71,18 @@ public final class NetworkNamespace: Sendable {
     }
 }
 
+extension NetworkNamespace {
+    /// Sets a link of this namespace up or down from this process (no `ip`
+    /// to spawn), so that the moment of the change can be timed.
+    public func setLink(_ name: String, up: Bool) throws {
+        try enter {
+            guard rl_set_link_up(name, up ? 1 : 0) == 0 else {
+                throw NamespaceError(operation: "set \(name) \(up ? "up" : "down") in \(self.name)", errno: errno)
+            }
+        }
+    }
+}
+
 public struct NamespaceError: Error, CustomStringConvertible {
     public var operation: String
     public var errno: Int32

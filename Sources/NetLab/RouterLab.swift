@@ -6,9 +6,9 @@ import Foundation
 ///     A (198.18.1.2) ── ra | router | rb ── B (198.18.2.2)
 ///                          |        | rc ── C (198.18.3.2)
 ///
-/// IPv6 mirrors it with 2001:db8:N::/64. B and C both carry the anycast
-/// service address 198.19.0.1 / 2001:db8:99::1 on their loopback, so an ECMP
-/// route to it can spread flows over both. Kernel forwarding is off in the
+/// IPv6 mirrors it with 2001:db8:N::/64. B and C both carry the service
+/// addresses 198.19.0.1 / 2001:db8:99::1 and 198.20.0.1 on their loopback,
+/// so a route to them can fail over, or spread flows (ECMP), between the two. Kernel forwarding is off in the
 /// router, so whatever crosses it was forwarded by routelet. Addresses come
 /// from the benchmarking range (RFC 2544) and the documentation prefix, and
 /// only exist inside these namespaces.
@@ -22,6 +22,8 @@ public final class RouterLab: Sendable {
     public static let routerInterfaces = ["ra", "rb", "rc"]
     public static let serviceV4 = "198.19.0.1"
     public static let serviceV6 = "2001:db8:99::1"
+    /// A second address on both B and C, for ECMP.
+    public static let anycastV4 = "198.20.0.1"
 
     public static func address(host: Int) -> (v4: String, v6: String) { ("198.18.\(host).2", "2001:db8:\(host)::2") }
     public static func routerAddress(link: Int) -> (v4: String, v6: String) { ("198.18.\(link).1", "2001:db8:\(link)::1") }
@@ -59,6 +61,7 @@ public final class RouterLab: Sendable {
             }
             for host in [hostB, hostC] {
                 try host.ip("addr add \(Self.serviceV4)/32 dev lo")
+                try host.ip("addr add \(Self.anycastV4)/32 dev lo")
                 try host.ip("-6 addr add \(Self.serviceV6)/128 dev lo nodad")
             }
         } catch {

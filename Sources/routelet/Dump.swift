@@ -1,3 +1,4 @@
+import Agent
 import ArgumentParser
 import Dataplane
 import Foundation
@@ -17,20 +18,31 @@ struct Dump: ParsableCommand {
     @Option(name: .shortAndLong, help: "Output format: table or json.")
     var output: Format = .table
 
+    @Option(help: "Where the agent writes its per-table status (shown when present).")
+    var stateDir = "/run/routelet"
+
     func run() throws {
         try dataplane.enterNamespace()
         let maps = try RouterMaps.openPinned(directory: dataplane.bpffsDirectory)
         let state = try DataplaneState.read(maps: maps)
         let report = DataplaneReport(state: state, abiVersion: try maps.abiVersion(), names: Interfaces.all())
+        let status = StatusReport.read(from: stateDir)
         switch output {
         case .table:
             print(report.rendered(), terminator: "")
+            if let status { print("\n" + status.rendered(), terminator: "") }
         case .json:
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            print(String(decoding: try encoder.encode(report), as: UTF8.self))
+            print(String(decoding: try encoder.encode(DumpOutput(dataplane: report, agent: status)), as: UTF8.self))
         }
     }
+}
+
+/// `routelet dump -o json`: the kernel's state, and the agent's status when present.
+struct DumpOutput: Codable {
+    var dataplane: DataplaneReport
+    var agent: StatusReport?
 }
 
 struct CleanupCommand: ParsableCommand {

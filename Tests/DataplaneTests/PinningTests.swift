@@ -7,6 +7,11 @@ import Testing
 /// Pins and filters outlive the process that made them: traffic keeps
 /// flowing with nobody holding a descriptor, another process sees the same
 /// entries, and a reopening reuses the maps without writing.
+/// The part of `routelet dump -o json` these tests read.
+struct DumpJSON: Decodable {
+    var dataplane: DataplaneReport
+}
+
 @Suite(.serialized) struct PinningTests {
     @Test func pinnedStateSurvivesItsCreatorAndIsReusedWithoutWrites() throws {
         let pins = try TestPins()
@@ -30,7 +35,7 @@ import Testing
         // A second process reads the same entries through the pins.
         let dump = try Command.run([try routeletExecutable(), "dump", "-o", "json",
                                     "--bpffs-dir", pins.directory, "--netns", lab.router.name])
-        let report = try JSONDecoder().decode(DataplaneReport.self, from: Data(dump.utf8))
+        let report = try JSONDecoder().decode(DumpJSON.self, from: Data(dump.utf8)).dataplane
         #expect(report.routes.count == routesBefore.count)
         for route in routesBefore {
             let seen = report.routes.first { $0.prefix == route.key.prefix.description && $0.table == route.key.table }

@@ -12,4 +12,17 @@
 /// Returns 0, or -1 with errno set.
 int rl_setns_net(int fd);
 
+/// A non-blocking, close-on-exec eventfd with a zero counter, used to wake a
+/// thread blocked in poll(2). Returns the fd, or -1 with errno set.
+int rl_eventfd_nonblock_cloexec(void);
+
+/// Names the calling thread (truncated to 15 bytes) so it shows in ps/top.
+/// Returns 0, or an error number (not -1/errno, as pthread_setname_np).
+int rl_set_current_thread_name(const char *_Nonnull name);
+
+/// Sets an interface of the calling thread's network namespace
+/// administratively up (up != 0) or down, as `ip link set NAME up|down`
+/// does. Returns 0, or -1 with errno set.
+int rl_set_link_up(const char *_Nonnull name, int up);
+
 #endif

@@ -1,0 +1,67 @@
+import Dataplane
+import Foundation
+import Reconciler
+
+/// The agent's per-table results, as written to `<state-dir>/status.json`
+/// and shown by `routelet dump`.
+public struct StatusReport: Codable, Sendable, Equatable {
+    public struct TableStatus: Codable, Sendable, Equatable {
+        public var name: String
+        public var generation: Int64?
+        public var tableID: UInt32
+        public var interfaces: [String]
+        public var routes: Routes
+        public var programmed: Bool
+        public var problems: [String]
+    }
+
+    /// Routes in the spec; prefixes installed; prefixes left out (no usable route).
+    public struct Routes: Codable, Sendable, Equatable {
+        public var desired: Int
+        public var installed: Int
+        public var down: Int
+    }
+
+    public var node: String
+    public var tables: [TableStatus]
+    public var manifestErrors: [String]
+
+    public init(node: String, verdicts: [TableVerdict], manifestErrors: [ManifestError]) {
+        self.node = node
+        tables = verdicts.map {
+            TableStatus(name: $0.name, generation: $0.generation, tableID: $0.tableID, interfaces: $0.interfaces,
+                  routes: Routes(desired: $0.desiredRoutes, installed: $0.installedPrefixes, down: $0.downPrefixes),
+                  programmed: $0.isProgrammed, problems: $0.problems.map(\.description))
+        }
+        self.manifestErrors = manifestErrors.map(\.description)
+    }
+
+    public static let fileName = "status.json"
+
+    /// Writes atomically (temporary file, then rename).
+    public func write(to directory: String) throws {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try encoder.encode(self).write(to: URL(fileURLWithPath: "\(directory)/\(Self.fileName)"), options: .atomic)
+    }
+
+    public static func read(from directory: String) -> StatusReport? {
+        guard let data = FileManager.default.contents(atPath: "\(directory)/\(fileName)") else { return nil }
+        return try? JSONDecoder().decode(StatusReport.self, from: data)
+    }
+
+    /// Text for a terminal.
+    public func rendered() -> String {
+        var out = "TABLES on \(node) (agent status)\n"
+        let rows = tables.map { table in
+            [table.name, "\(table.tableID)", table.interfaces.joined(separator: ","), "\(table.routes.desired)",
+             "\(table.routes.installed)", "\(table.routes.down)", table.programmed ? "True" : "False", table.problems.first ?? ""]
+        }
+        out += Table(["NAME", "ID", "INTERFACES", "ROUTES", "PREFIXES", "DOWN", "PROGRAMMED", "PROBLEM"], rows).rendered()
+        if !manifestErrors.isEmpty {
+            out += "\nMANIFEST ERRORS\n" + manifestErrors.joined(separator: "\n") + "\n"
+        }
+        return out
+    }
+}

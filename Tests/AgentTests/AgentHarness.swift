@@ -1,0 +1,153 @@
+import Agent
+import Dataplane
+import Foundation
+import NetLab
+import Synchronization
+import Testing
+
+struct HarnessError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// `routelet agent` running in the lab's router namespace (through nsenter,
+/// so /sys/fs/bpf stays the host's), with its JSON log lines collected.
+final class AgentProcess: Sendable {
+    let process: Process
+    private let lines = Mutex<[[String: String]]>([])
+    private let raw = Mutex<[String]>([])
+    private let done = DispatchSemaphore(value: 0)
+
+    init(router: NetworkNamespace, manifests: String, pins: String, stateDir: String, resync: String = "30s") throws {
+        guard getuid() == 0 else { throw HarnessError("agent tests need root (BPF, namespaces); run `make test` as root, as CI does") }
+        let executable = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+            .deletingLastPathComponent().appendingPathComponent("routelet").path
+        guard FileManager.default.isExecutableFile(atPath: executable) else { throw HarnessError("no routelet executable at \(executable)") }
+        process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/nsenter")
+        process.arguments = ["--net=/run/netns/\(router.name)", executable, "agent", "--manifests", manifests,
+                             "--node-name", "lab-router", "--bpffs-dir", pins, "--state-dir", stateDir,
+                             "--resync-period", resync, "--log-format", "json"]
+        let stderr = Pipe()
+        process.standardError = stderr
+        process.standardOutput = FileHandle.nullDevice
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        let handle = stderr.fileHandleForReading
+        Thread.detachNewThread { [self] in
+            var pending = Data()
+            while true {
+                let chunk = handle.availableData
+                if chunk.isEmpty { break }
+                pending.append(chunk)
+                while let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
+                    let line = pending[pending.startIndex..<newline]
+                    pending = Data(pending[pending.index(after: newline)...])
+                    let text = String(decoding: line, as: UTF8.self)
+                    raw.withLock { $0.append(text) }
+                    if let object = try? JSONSerialization.jsonObject(with: Data(line)) as? [String: Any] {
+                        let fields = object.mapValues { "\($0)" }
+                        lines.withLock { $0.append(fields) }
+                    }
+                }
+            }
+            done.signal()
+        }
+    }
+
+    var log: [[String: String]] { lines.withLock { $0 } }
+    var rawLog: String { raw.withLock { $0.joined(separator: "\n") } }
+
+    /// The log lines with message `message`.
+    func entries(_ message: String) -> [[String: String]] { log.filter { $0["msg"] == message } }
+
+    /// Waits until a log line satisfies `predicate`; returns it.
+    @discardableResult
+    func waitForLog(_ what: String, timeout: Double = 15, _ predicate: ([String: String]) -> Bool) throws -> [String: String] {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if let line = log.first(where: predicate) { return line }
+            guard process.isRunning else { throw HarnessError("agent exited (\(process.terminationStatus)) before \(what):\n\(rawLog)") }
+            Thread.sleep(forTimeInterval: 0.02)
+        }
+        throw HarnessError("no \(what) within \(timeout) s; agent log:\n\(rawLog)")
+    }
+
+    /// Waits for the first pass (the agent converged once).
+    @discardableResult
+    func waitUntilConverged() throws -> [String: String] {
+        try waitForLog("the first pass") { $0["msg"] == "pass done" && $0["pass"] == "1" }
+    }
+
+    func stop(signal: Int32 = SIGTERM) {
+        if process.isRunning { kill(process.processIdentifier, signal) }
+        process.waitUntilExit()
+        done.wait()
+    }
+}
+
+/// The lab, a manifest directory, pins and a state directory, all removed
+/// at the end (also on failure, through `tearDown`).
+final class AgentLab: Sendable {
+    let lab: RouterLab
+    let manifests: String
+    let pins: String
+    let stateDir: String
+
+    init() throws {
+        guard getuid() == 0 else { throw HarnessError("agent tests need root (BPF, namespaces); run `make test` as root, as CI does") }
+        let id = String(UInt32.random(in: 0...UInt32.max), radix: 16)
+        manifests = NSTemporaryDirectory() + "rl-manifests-\(id)"
+        stateDir = NSTemporaryDirectory() + "rl-state-\(id)"
+        pins = "/sys/fs/bpf/rltest-agent-\(id)"
+        try FileManager.default.createDirectory(atPath: manifests, withIntermediateDirectories: true)
+        lab = try RouterLab()
+    }
+
+    func startAgent(resync: String = "30s") throws -> AgentProcess {
+        try AgentProcess(router: lab.router, manifests: manifests, pins: pins, stateDir: stateDir, resync: resync)
+    }
+
+    func write(_ name: String, _ text: String) throws {
+        // Write then rename, as editors and kubectl-like tools do.
+        let temporary = "\(manifests)/.\(name).tmp"
+        try text.write(toFile: temporary, atomically: false, encoding: .utf8)
+        guard rename(temporary, "\(manifests)/\(name)") == 0 else { throw HarnessError("rename \(temporary): errno \(errno)") }
+    }
+
+    func remove(_ name: String) throws { try FileManager.default.removeItem(atPath: "\(manifests)/\(name)") }
+
+    /// The pinned maps, as another process sees them.
+    func maps() throws -> RouterMaps { try RouterMaps.openPinned(directory: pins) }
+
+    func status() -> StatusReport? { StatusReport.read(from: stateDir) }
+
+    func tearDown() {
+        _ = try? lab.router.enter { try Cleanup.run(pinDirectory: pins) }
+        for name in RouterMaps.names { unlink("\(pins)/\(name)") }
+        rmdir(pins)
+        lab.delete()
+        try? FileManager.default.removeItem(atPath: manifests)
+        try? FileManager.default.removeItem(atPath: stateDir)
+    }
+}
+
+/// The lab's RouteTable: each host's subnet on-link, B's /24 through its
+/// address, and extra route lines appended.
+func labTable(name: String = "lab", extra: String = "") -> String {
+    """
+    apiVersion: routelet.dev/v1alpha1
+    kind: RouteTable
+    metadata: {name: \(name)}
+    spec:
+      interfaces: [ra, rb, rc]
+      routes:
+      - {destination: 198.18.1.0/24, interface: ra}
+      - {destination: 198.18.2.0/24, gateway: 198.18.2.2, interface: rb}
+      - {destination: 198.18.3.0/24, interface: rc}
+      - {destination: "2001:db8:1::/64", interface: ra}
+      - {destination: "2001:db8:2::/64", interface: rb}
+      - {destination: "2001:db8:3::/64", interface: rc}
+    \(extra.split(separator: "\n").map { "  " + $0 }.joined(separator: "\n"))
+    """
+}
