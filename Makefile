@@ -23,7 +23,7 @@ build: deps
 
 # The BPF objects alone, in bpf/build/, for bpftool or tc.
 bpf:
-	$(MAKE) -C bpf
+	$(MAKE) -C bpf PROGRAMS="router bench_router bench_empty bench_fib"
 
 test: build
 	@scripts/require-root.sh "make test"
@@ -33,6 +33,13 @@ test: build
 demo: build
 	@scripts/require-root.sh "make demo"
 	$(SWIFT) run $(BUILD_FLAGS) routelet-demo manifests/examples/lab.yaml
+
+# Benchmarks, release build; results in bench/results/*.json. See docs/performance.md.
+bench: deps
+	@scripts/require-root.sh "make bench"
+	$(SWIFT) build -c release --product routelet-bench
+	$(SWIFT) build -c release --product routelet
+	.build/release/routelet-bench lookup
 
 clean:
 	rm -rf .build bpf/build

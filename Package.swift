@@ -78,6 +78,17 @@ let package = Package(
         // `make demo`: the namespace lab, routelet programming it, traffic.
         .executableTarget(name: "routelet-demo", dependencies: ["Dataplane", "NetLab", "NetAddress"]),
 
+        // `make bench`: routelet against the kernel's own routing.
+        .executableTarget(
+            name: "routelet-bench",
+            dependencies: [
+                "Dataplane", "NetLab", "NetAddress",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "bench/Sources/routelet-bench",
+            plugins: [.plugin(name: "BPFObjectsPlugin")]
+        ),
+
         // Network-namespace labs for tests, benchmarks and the demo.
         .target(name: "NetLab", dependencies: ["Dataplane", "CRouteletSys"]),
 

@@ -3,6 +3,8 @@ import CRouteletABI
 import Foundation
 
 /// The loaded router program and its maps, pinned under a bpffs directory.
+/// Releasing it closes this process's descriptors only; pins and attached
+/// filters stay.
 ///
 /// Opening reuses the maps an earlier process pinned there (same ABI
 /// version), so routes, groups and counters survive restarts; only missing
@@ -16,7 +18,7 @@ public final class Dataplane {
     /// The kernel's tag of the loaded router program.
     public let programTag: String
 
-    private let object: OpaquePointer
+    private let object: BPFObject
     private let programFD: Int32
     private let programMapIDs: Set<UInt32>
 
@@ -24,7 +26,6 @@ public final class Dataplane {
     /// creates) its pinned maps under `pinDirectory`, mounting a bpffs there
     /// when there is none.
     public init(pinDirectory: String = BPFFS.defaultDirectory) throws(BPFError) {
-        LibbpfLog.install()
         try BPFFS.prepare(pinDirectory)
         let existing = RouterMaps.names.filter { FileManager.default.fileExists(atPath: "\(pinDirectory)/\($0)") }
         if existing.contains("rl_meta") {
@@ -32,62 +33,19 @@ public final class Dataplane {
             _ = try RouterMaps.openPinned(directory: pinDirectory)
         }
 
-        guard let image = Data(base64Encoded: BPFObjects.router) else {
-            throw BPFError(operation: "decode embedded BPF object", object: "rl_router", errno: 0)
-        }
-        var openErrno: Int32 = 0
-        let opened: OpaquePointer? = image.withUnsafeBytes { raw in
-            pinDirectory.withCString { pinRoot in
-                "routelet".withCString { name in
-                    var opts = bpf_object_open_opts()
-                    opts.sz = libbpfOptionsSize(\bpf_object_open_opts.kernel_log_level)
-                    opts.object_name = name
-                    opts.pin_root_path = pinRoot
-                    let object = bpf_object__open_mem(raw.baseAddress, raw.count, &opts)
-                    openErrno = errno
-                    return object
-                }
-            }
-        }
-        guard let object = opened else {
-            throw BPFError(operation: "bpf_object__open_mem", object: "embedded router object", errno: openErrno)
-        }
-        let loaded = bpf_object__load(object)
-        if loaded != 0 {
-            bpf_object__close(object)
-            throw BPFError(operation: "bpf_object__load", object: "router program (pins in \(pinDirectory))", errno: -loaded,
-                           hint: "libbpf printed the details above (verifier log, or a pinned map that does not match)")
-        }
+        let object = try BPFObject(base64: BPFObjects.router, name: "routelet", pinRoot: pinDirectory)
         self.object = object
 
-        do throws(BPFError) {
-            var descriptors: [String: FileDescriptor] = [:]
-            for name in RouterMaps.names {
-                guard let map = bpf_object__find_map_by_name(object, name) else {
-                    throw BPFError(operation: "bpf_object__find_map_by_name", object: "map \(name)", errno: ENOENT)
-                }
-                descriptors[name] = try FileDescriptor.duplicate(bpf_map__fd(map), what: "map \(name)")
-            }
-            maps = try RouterMaps(descriptors: descriptors)
-            try maps.recordABIVersion()
-            guard let program = bpf_object__find_program_by_name(object, "rl_router") else {
-                throw BPFError(operation: "bpf_object__find_program_by_name", object: "program rl_router", errno: ENOENT)
-            }
-            programFD = bpf_program__fd(program)
-            let info = try ProgramInfo(fd: programFD, what: "program rl_router")
-            programTag = info.tag
-            programMapIDs = info.mapIDs
-        } catch {
-            bpf_object__close(object)
-            throw error
-        }
+        var descriptors: [String: FileDescriptor] = [:]
+        for name in RouterMaps.names { descriptors[name] = try object.mapFD(name) }
+        maps = try RouterMaps(descriptors: descriptors)
+        try maps.recordABIVersion()
+        programFD = try object.programFD("rl_router")
+        let info = try ProgramInfo(fd: programFD, what: "program rl_router")
+        programTag = info.tag
+        programMapIDs = info.mapIDs
         self.pinDirectory = pinDirectory
         restored = existing.count == RouterMaps.names.count
-    }
-
-    deinit {
-        // Closes our descriptors only; pins and attached filters stay.
-        bpf_object__close(object)
     }
 
     /// What ``attach(ifindex:)`` did.

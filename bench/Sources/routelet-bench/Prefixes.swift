@@ -1,0 +1,52 @@
+import NetAddress
+
+/// A reproducible random source (SplitMix64).
+struct SeededRandom: RandomNumberGenerator {
+    var state: UInt64
+    mutating func next() -> UInt64 {
+        state &+= 0x9e37_79b9_7f4a_7c15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
+        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
+        return z ^ (z >> 31)
+    }
+}
+
+/// Distinct prefixes with an Internet-like mix of lengths: mostly /24, some
+/// /16-/23, few /8-/15 (IPv4); mostly /48, some /32-/47, few /64 (IPv6).
+func internetLikePrefixes(count: Int, family: IPAddress.Family, seed: UInt64) -> [IPPrefix] {
+    var random = SeededRandom(state: seed)
+    var seen = Set<IPPrefix>()
+    var result: [IPPrefix] = []
+    result.reserveCapacity(count)
+    while result.count < count {
+        let roll = Int.random(in: 0..<100, using: &random)
+        let prefix: IPPrefix
+        switch family {
+        case .v4:
+            let length = roll < 60 ? 24 : roll < 95 ? Int.random(in: 16...23, using: &random) : Int.random(in: 8...15, using: &random)
+            // 1.0.0.0 - 223.255.255.255: unicast space, away from 198.18/15 used by the lab.
+            var address = UInt32.random(in: 0x0100_0000...0xdfff_ffff, using: &random)
+            if address & 0xfffe_0000 == 0xc612_0000 { address ^= 0x4000_0000 }  // not 198.18.0.0/15
+            prefix = IPPrefix(address: IPAddress.v4(address).masked(to: length), length: length)!
+        case .v6:
+            let length = roll < 60 ? 48 : roll < 95 ? Int.random(in: 32...47, using: &random) : 64
+            let high = (UInt64(0x2400) << 48) | UInt64.random(in: 0...(1 << 48 - 1), using: &random)
+            prefix = IPPrefix(address: IPAddress.v6(high, 0).masked(to: length), length: length)!
+        }
+        if seen.insert(prefix).inserted { result.append(prefix) }
+    }
+    return result
+}
+
+/// An address inside `prefix` (its host part random).
+func address(in prefix: IPPrefix, using random: inout SeededRandom) -> IPAddress {
+    switch prefix.address {
+    case .v4(let base):
+        let host = prefix.length >= 32 ? 0 : UInt32.random(in: 0...UInt32.max, using: &random) & (UInt32.max >> UInt32(prefix.length))
+        return .v4(base | host)
+    case .v6(let high, _):
+        let hostHigh = prefix.length >= 64 ? 0 : UInt64.random(in: 0...UInt64.max, using: &random) & (UInt64.max >> UInt64(prefix.length))
+        return .v6(high | hostHigh, UInt64.random(in: 0...UInt64.max, using: &random))
+    }
+}
