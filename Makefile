@@ -40,6 +40,7 @@ bench: deps
 	$(SWIFT) build -c release --product routelet-bench
 	$(SWIFT) build -c release --product routelet
 	.build/release/routelet-bench lookup
+	.build/release/routelet-bench converge
 
 clean:
 	rm -rf .build bpf/build

@@ -7,6 +7,6 @@ struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "routelet-bench",
         abstract: "Measure routelet against the kernel's own routing.",
-        subcommands: [LookupBench.self]
+        subcommands: [LookupBench.self, ConvergeBench.self]
     )
 }
