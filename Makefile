@@ -27,6 +27,7 @@ bpf:
 
 test: build
 	@scripts/require-root.sh "make test"
+	@scripts/debian-kubectl.sh
 	$(SWIFT) build --build-tests $(BUILD_FLAGS)
 	$(SWIFT) test --skip-build $(BUILD_FLAGS)
 

@@ -11,6 +11,14 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-certificates", from: "1.21.1"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-asn1", from: "1.7.4"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         // System libraries, found through pkg-config, installed by `make deps`.
@@ -55,6 +63,32 @@ let package = Package(
         // rtnetlink: links and addresses of the node, and their change notifications.
         .target(name: "Netlink", dependencies: ["NetAddress", "CRouteletSys"]),
 
+        // Objects as JSON in SQLite, with a global resourceVersion and watch history.
+        .target(name: "APIStore", dependencies: ["JSONValue", .product(name: "GRDB", package: "GRDB.swift")]),
+
+        // Structural OpenAPI v3 schemas (the CRDs'): validation, unknown fields, pruning.
+        .target(name: "Schema", dependencies: ["JSONValue", "YAML"]),
+
+        // The embedded Kubernetes-compatible API server (kubectl drives it).
+        .target(
+            name: "APIServer",
+            dependencies: [
+                "APIStore", "Schema", "JSONValue", "RouteletAPI", "YAML",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            plugins: [.plugin(name: "BPFObjectsPlugin")]
+        ),
+
         // The agent: sources, the reconcile loop, node facts, status.
         .target(
             name: "Agent",
@@ -70,6 +104,7 @@ let package = Package(
             dependencies: [
                 "Dataplane",
                 "Agent",
+                "APIServer",
                 "CRouteletSys",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
@@ -92,11 +127,17 @@ let package = Package(
         // Network-namespace labs for tests, benchmarks and the demo.
         .target(name: "NetLab", dependencies: ["Dataplane", "CRouteletSys"]),
 
+        .testTarget(name: "JSONValueTests", dependencies: ["JSONValue"]),
+        .testTarget(name: "SchemaTests", dependencies: ["Schema", "RouteletAPI", "YAML", "JSONValue"]),
         .testTarget(name: "YAMLTests", dependencies: ["YAML", "JSONValue"]),
         .testTarget(name: "RouteletAPITests", dependencies: ["RouteletAPI", "YAML", "NetAddress", "JSONValue"]),
         .testTarget(name: "ReconcilerTests", dependencies: ["Reconciler", "RouteletAPI", "DataplaneModel", "NetAddress", "YAML"]),
         .testTarget(name: "AgentTests", dependencies: ["Agent", "Reconciler", "Dataplane", "NetLab", "routelet"]),
         .testTarget(name: "NetlinkTests", dependencies: ["Netlink", "NetAddress", "CRouteletSys"]),
+        .testTarget(name: "APIStoreTests", dependencies: ["APIStore", "JSONValue"]),
+        .testTarget(name: "APIServerTests", dependencies: ["APIServer", "APIStore", "JSONValue", "NetLab", "routelet",
+                                                           .product(name: "Logging", package: "swift-log")],
+                    exclude: ["python"]),
         .testTarget(name: "DataplaneTests", dependencies: ["Dataplane", "CRouteletABI", "NetLab", "routelet"]),
     ],
     swiftLanguageModes: [.v6]

@@ -7,9 +7,14 @@ packages=(
   make pkg-config                       # build
   libbpf-dev libelf-dev zlib1g-dev      # libbpf and what it links
   libcurl4-openssl-dev libyaml-dev      # Kubernetes client, manifests
+  libsqlite3-dev                        # the API server's store (GRDB)
   iproute2 iputils-ping python3 bpftool # namespace labs and tests
+  python3-kubernetes                    # the official client, in the API server tests
   "$@"                                  # extra packages a caller needs
 )
+
+# kubectl: the machine's if there is one, else Debian's.
+command -v kubectl >/dev/null 2>&1 || packages+=(kubernetes-client)
 
 missing=()
 for package in "${packages[@]}"; do
