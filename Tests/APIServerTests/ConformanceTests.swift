@@ -172,3 +172,68 @@ func routeTable(_ name: String, destination: String = "10.0.0.0/8", extra: JSONV
         }
     }
 }
+
+@Suite struct ListAndLifecycleTests {
+    @Test func labelSelectorsPaginationAndTablesFollowKubernetes() async throws {
+        let server = try Server()
+        defer { server.remove() }
+        for index in 0..<7 {
+            await server.call("POST", tablesPath, routeTable("p\(index)").setting(["metadata", "labels"], to: ["tier": index % 2 == 0 ? "edge" : "core"]))
+        }
+        let edge = await server.call("GET", tablesPath, query: ["labelSelector": "tier=edge"])
+        #expect(edge.body["items"]?.arrayValue?.compactMap { $0.metadata("name") } == ["p0", "p2", "p4", "p6"])
+        let notEdge = await server.call("GET", tablesPath, query: ["labelSelector": "tier!=edge,tier in (core, x)"])
+        #expect(notEdge.body["items"]?.arrayValue?.count == 3)
+        #expect(await server.call("GET", tablesPath, query: ["labelSelector": "tier in (edge"]).status == 400)
+
+        // Pages of 3 with a continue token, all at one resourceVersion.
+        var names: [String] = []
+        var token: String?
+        var versions: Set<String> = []
+        repeat {
+            var query = ["limit": "3"]
+            if let token { query["continue"] = token }
+            let page = await server.call("GET", tablesPath, query: query)
+            names += page.body["items"]?.arrayValue?.compactMap { $0.metadata("name") } ?? []
+            versions.insert(page.body["metadata"]?["resourceVersion"]?.stringValue ?? "")
+            token = page.body["metadata"]?["continue"]?.stringValue
+        } while token != nil
+        #expect(names == (0..<7).map { "p\($0)" })
+        #expect(versions.count == 1)
+        #expect(await server.call("GET", tablesPath, query: ["continue": "garbage"]).status == 400)
+
+        let table = await server.call("GET", tablesPath, accept: "application/json;as=Table;v=v1;g=meta.k8s.io")
+        #expect(table.body["kind"] == "Table")
+        #expect(table.body["columnDefinitions"]?.arrayValue?.compactMap { $0["name"]?.stringValue } == ["Name", "Interfaces", "Routes", "Nodes", "Programmed", "Age"])
+        #expect(table.body["rows"]?[0]?["cells"]?[0] == "p0")
+        #expect(table.body["rows"]?[0]?["object"]?["kind"] == "PartialObjectMetadata")
+    }
+
+    @Test func finalizersHoldADeletionUntilTheyAreRemoved() async throws {
+        let server = try Server()
+        defer { server.remove() }
+        await server.call("POST", tablesPath, routeTable("f").setting(["metadata", "finalizers"], to: ["routelet.dev/cleanup"]))
+        let deleting = await server.call("DELETE", "\(tablesPath)/f")
+        #expect((200..<300).contains(deleting.status))
+        let held = await server.call("GET", "\(tablesPath)/f")
+        #expect(held.status == 200 && held.body["metadata"]?["deletionTimestamp"] != nil, "\(held)")
+        let adding = await server.call("PATCH", "\(tablesPath)/f", ["metadata": ["finalizers": ["routelet.dev/cleanup", "another"]]],
+                                       contentType: "application/merge-patch+json")
+        #expect(adding.status == 422, "no new finalizers while deleting: \(adding)")
+        await server.call("PATCH", "\(tablesPath)/f", ["metadata": ["finalizers": nil]], contentType: "application/merge-patch+json")
+        #expect(await server.call("GET", "\(tablesPath)/f").status == 404)
+    }
+
+    @Test func namespacedObjectsNeedTheirNamespace() async throws {
+        let server = try Server()
+        defer { server.remove() }
+        let lease: JSONValue = ["apiVersion": "coordination.k8s.io/v1", "kind": "Lease", "metadata": ["name": "routelet-aggregator"],
+                                "spec": ["holderIdentity": "node-a"]]
+        #expect(await server.call("POST", "/apis/coordination.k8s.io/v1/namespaces/routelet-system/leases", lease).status == 201)
+        #expect(await server.call("POST", "/apis/coordination.k8s.io/v1/namespaces/nowhere/leases", lease).status == 404)
+        #expect(await server.call("GET", "/apis/coordination.k8s.io/v1/leases").body["items"]?.arrayValue?.count == 1)
+        let patched = await server.call("PATCH", "/apis/coordination.k8s.io/v1/namespaces/routelet-system/leases/routelet-aggregator",
+                                        [["op": "replace", "path": "/spec/holderIdentity", "value": "node-b"]], contentType: "application/json-patch+json")
+        #expect(patched.body["spec"]?["holderIdentity"] == "node-b")
+    }
+}
