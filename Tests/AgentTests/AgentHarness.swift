@@ -2,7 +2,6 @@ import Agent
 import Dataplane
 import Foundation
 import NetLab
-import Synchronization
 import Testing
 
 struct HarnessError: Error, CustomStringConvertible {
@@ -14,9 +13,7 @@ struct HarnessError: Error, CustomStringConvertible {
 /// so /sys/fs/bpf stays the host's), with its JSON log lines collected.
 final class AgentProcess: Sendable {
     let process: Process
-    private let lines = Mutex<[[String: String]]>([])
-    private let raw = Mutex<[String]>([])
-    private let done = DispatchSemaphore(value: 0)
+    let reader: JSONLogReader
 
     init(router: NetworkNamespace, manifests: String, pins: String, stateDir: String, resync: String = "30s") throws {
         guard getuid() == 0 else { throw HarnessError("agent tests need root (BPF, namespaces); run `make test` as root, as CI does") }
@@ -33,33 +30,14 @@ final class AgentProcess: Sendable {
         process.standardOutput = FileHandle.nullDevice
         process.standardInput = FileHandle.nullDevice
         try process.run()
-        let handle = stderr.fileHandleForReading
-        Thread.detachNewThread { [self] in
-            var pending = Data()
-            while true {
-                let chunk = handle.availableData
-                if chunk.isEmpty { break }
-                pending.append(chunk)
-                while let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
-                    let line = pending[pending.startIndex..<newline]
-                    pending = Data(pending[pending.index(after: newline)...])
-                    let text = String(decoding: line, as: UTF8.self)
-                    raw.withLock { $0.append(text) }
-                    if let object = try? JSONSerialization.jsonObject(with: Data(line)) as? [String: Any] {
-                        let fields = object.mapValues { "\($0)" }
-                        lines.withLock { $0.append(fields) }
-                    }
-                }
-            }
-            done.signal()
-        }
+        reader = JSONLogReader(stderr)
     }
 
-    var log: [[String: String]] { lines.withLock { $0 } }
-    var rawLog: String { raw.withLock { $0.joined(separator: "\n") } }
+    var log: [[String: String]] { reader.log }
+    var rawLog: String { reader.text }
 
     /// The log lines with message `message`.
-    func entries(_ message: String) -> [[String: String]] { log.filter { $0["msg"] == message } }
+    func entries(_ message: String) -> [[String: String]] { reader.entries(message) }
 
     /// Waits until a log line satisfies `predicate`; returns it.
     @discardableResult
@@ -82,7 +60,7 @@ final class AgentProcess: Sendable {
     func stop(signal: Int32 = SIGTERM) {
         if process.isRunning { kill(process.processIdentifier, signal) }
         process.waitUntilExit()
-        done.wait()
+        reader.waitForEnd()
     }
 }
 

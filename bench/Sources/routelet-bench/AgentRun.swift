@@ -1,6 +1,5 @@
 import Foundation
 import NetLab
-import Synchronization
 
 /// The routelet executable built beside this benchmark.
 let routeletExecutable = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
@@ -14,7 +13,7 @@ struct BenchError: Error, CustomStringConvertible {
 /// `routelet agent` in a namespace (through nsenter), its JSON log parsed.
 final class AgentRun: Sendable {
     let process: Process
-    private let lines = Mutex<[[String: String]]>([])
+    let reader: JSONLogReader
 
     init(namespace: NetworkNamespace, manifests: String, pins: String, stateDir: String) throws {
         guard FileManager.default.isExecutableFile(atPath: routeletExecutable) else {
@@ -29,22 +28,7 @@ final class AgentRun: Sendable {
         process.standardError = stderr
         process.standardOutput = FileHandle.nullDevice
         try process.run()
-        let handle = stderr.fileHandleForReading
-        Thread.detachNewThread { [self] in
-            var pending = Data()
-            while true {
-                let chunk = handle.availableData
-                if chunk.isEmpty { break }
-                pending.append(chunk)
-                while let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
-                    let line = Data(pending[pending.startIndex..<newline])
-                    pending = Data(pending[pending.index(after: newline)...])
-                    if let object = try? JSONSerialization.jsonObject(with: line) as? [String: Any] {
-                        lines.withLock { $0.append(object.mapValues { "\($0)" }) }
-                    }
-                }
-            }
-        }
+        reader = JSONLogReader(stderr)
     }
 
     @discardableResult
@@ -56,7 +40,7 @@ final class AgentRun: Sendable {
     func waitForPass(where predicate: ([String: String]) -> Bool, timeout: Double) throws -> [String: String] {
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
-            if let line = lines.withLock({ $0.first { $0["msg"] == "pass done" && predicate($0) } }) { return line }
+            if let line = reader.entries("pass done").first(where: predicate) { return line }
             guard process.isRunning else { throw BenchError("the agent exited with \(process.terminationStatus)") }
             Thread.sleep(forTimeInterval: 0.005)
         }
@@ -67,7 +51,7 @@ final class AgentRun: Sendable {
     /// latest status (one line per table).
     func installedPrefixes() -> Int {
         var latest: [String: Int] = [:]
-        for line in lines.withLock({ $0 }) where line["msg"] == "table status" {
+        for line in reader.entries("table status") {
             latest[line["table"] ?? ""] = Int(line["installed"] ?? "") ?? 0
         }
         return latest.values.reduce(0, +)
