@@ -16,7 +16,7 @@ all: build
 deps:
 	@scripts/install-deps.sh
 
-# `swift build` compiles bpf/*.bpf.c too (Plugins/BPFObjectsPlugin runs
+# `swift build` compiles bpf/*.bpf.c too (Plugins/EmbedPlugin runs
 # bpf/Makefile) and embeds the objects in the binary.
 build: deps
 	$(SWIFT) build $(BUILD_FLAGS)

@@ -54,11 +54,11 @@ let package = Package(
         .target(
             name: "Dataplane",
             dependencies: ["CLibbpf", "CRouteletABI", "NetAddress", "DataplaneModel"],
-            plugins: [.plugin(name: "BPFObjectsPlugin")]
+            plugins: [.plugin(name: "EmbedPlugin")]
         ),
 
         // Builds bpf/*.bpf.c with clang and embeds the objects (bpf/Makefile).
-        .plugin(name: "BPFObjectsPlugin", capability: .buildTool()),
+        .plugin(name: "EmbedPlugin", capability: .buildTool()),
 
         // rtnetlink: links and addresses of the node, and their change notifications.
         .target(name: "Netlink", dependencies: ["NetAddress", "CRouteletSys"]),
@@ -86,7 +86,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
-            plugins: [.plugin(name: "BPFObjectsPlugin")]
+            plugins: [.plugin(name: "EmbedPlugin")]
         ),
 
         // The agent: sources, the reconcile loop, node facts, status.
@@ -121,7 +121,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "bench/Sources/routelet-bench",
-            plugins: [.plugin(name: "BPFObjectsPlugin")]
+            plugins: [.plugin(name: "EmbedPlugin")]
         ),
 
         // Network-namespace labs for tests, benchmarks and the demo.

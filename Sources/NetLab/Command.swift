@@ -34,7 +34,7 @@ public enum Command {
         if let input { stdin.fileHandleForWriting.write(Data(input.utf8)) }
         try stdin.fileHandleForWriting.close()
         // Read both pipes while the process runs so neither can fill up.
-        let errData = ErrorCollector(stderr.fileHandleForReading)
+        let errData = PipeCollector(stderr.fileHandleForReading)
         let outData = stdout.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         return (process.terminationStatus, String(decoding: outData, as: UTF8.self),
@@ -51,8 +51,8 @@ public enum Command {
         process.standardError = stderr
         process.standardInput = FileHandle.nullDevice
         try process.run()
-        return Background(process: process, stdout: ErrorCollector(stdout.fileHandleForReading),
-                          stderr: ErrorCollector(stderr.fileHandleForReading), command: arguments)
+        return Background(process: process, stdout: PipeCollector(stdout.fileHandleForReading),
+                          stderr: PipeCollector(stderr.fileHandleForReading), command: arguments)
     }
 
     /// A command running in the background.
@@ -60,11 +60,11 @@ public enum Command {
         // Sendable: Process and the collectors are only touched through
         // their own thread-safe calls (terminate, wait, waitUntilExit).
         public let process: Process
-        let stdout: ErrorCollector
-        let stderr: ErrorCollector
+        let stdout: PipeCollector
+        let stderr: PipeCollector
         public let command: [String]
 
-        init(process: Process, stdout: ErrorCollector, stderr: ErrorCollector, command: [String]) {
+        init(process: Process, stdout: PipeCollector, stderr: PipeCollector, command: [String]) {
             self.process = process
             self.stdout = stdout
             self.stderr = stderr
@@ -90,7 +90,7 @@ public enum Command {
 }
 
 /// Reads a pipe to its end on a background thread.
-final class ErrorCollector: @unchecked Sendable {
+final class PipeCollector: @unchecked Sendable {
     // Sendable: `data` is written once by the reader thread before the
     // semaphore is signalled, and read only after waiting on it.
     private var data = Data()

@@ -1,13 +1,13 @@
 import Foundation
 import PackagePlugin
 
-/// Compiles the BPF programs in bpf/ (or, for the API server, takes the
-/// CRDs of crds/) and embeds them in the target that
-/// uses this plugin, so that a plain `swift build` yields a binary that
-/// carries its data plane. All compiler flags live in bpf/Makefile. The
-/// agent's targets get the router; the benchmark gets its baselines.
+/// Embeds what a target needs at run time into its binary, so that a plain
+/// `swift build` yields a binary that finds everything: the BPF programs of
+/// bpf/ (compiled by bpf/Makefile, which holds every compiler flag; the
+/// Dataplane gets the router, the benchmark its baselines), and for the API
+/// server the CRDs of crds/.
 @main
-struct BPFObjectsPlugin: BuildToolPlugin {
+struct EmbedPlugin: BuildToolPlugin {
     func createBuildCommands(context: PluginContext, target: Target) throws -> [Command] {
         if target.name == "APIServer" { return try embedCRDs(context: context) }
         let bpfDirectory = context.package.directoryURL.appending(path: "bpf")
