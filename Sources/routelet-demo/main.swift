@@ -98,7 +98,8 @@ do {
     try Traffic.waitForUDPListener(in: lab.hostC, port: 9000)
     try Traffic.udpFlows(from: a, to: RouterLab.anycastV4, flows: 32, packetsPerFlow: 5)
     let flowsB = Traffic.udpCounts(onB.wait().stdout), flowsC = Traffic.udpCounts(onC.wait().stdout)
-    print("32 UDP flows A -> \(RouterLab.anycastV4) (ECMP): \(flowsB.count) flows arrived at B, \(flowsC.count) at C, none split")
+    let split = Set(flowsB.keys).intersection(flowsC.keys).count
+    print("32 UDP flows A -> \(RouterLab.anycastV4) (ECMP): \(flowsB.count) flows arrived at B, \(flowsC.count) at C, \(split == 0 ? "none split over both" : "\(split) SPLIT over both paths")")
 
     step("What routelet programmed, from the kernel")
     try run([routelet, "dump", "--netns", lab.router.name, "--bpffs-dir", pins, "--state-dir", stateDir])
