@@ -4,7 +4,17 @@ import NetAddress
 
 // MARK: - Conversions between the Swift entries and the ABI structs
 
-extension rl_lpm_key_v4 {
+/// The two LPM keys (`rl_lpm_key_v4`, `rl_lpm_key_v6`): the same layout
+/// around addresses of different sizes, converted by one implementation.
+protocol LPMKey {
+    init()
+    associatedtype Address
+    var prefixlen: UInt32 { get set }
+    var table_id: UInt32 { get set }
+    var addr: Address { get set }
+}
+
+extension LPMKey {
     init(_ key: RouteKey) {
         self.init()
         prefixlen = 32 + UInt32(key.prefix.length)
@@ -12,31 +22,19 @@ extension rl_lpm_key_v4 {
         withUnsafeMutableBytes(of: &addr) { $0.copyBytes(from: key.prefix.address.bytes) }
     }
 
+    /// Nil for an entry routelet can't have written (bad length or address).
     var routeKey: RouteKey? {
-        guard prefixlen >= 32, prefixlen <= 64,
-              let address = IPAddress(bytes: withUnsafeBytes(of: addr) { Array($0) }),
+        let bytes = withUnsafeBytes(of: addr) { Array($0) }
+        guard prefixlen >= 32, prefixlen <= 32 + UInt32(bytes.count * 8),
+              let address = IPAddress(bytes: bytes),
               let prefix = IPPrefix(address: address, length: Int(prefixlen) - 32)
         else { return nil }
         return RouteKey(table: table_id, prefix: prefix)
     }
 }
 
-extension rl_lpm_key_v6 {
-    init(_ key: RouteKey) {
-        self.init()
-        prefixlen = 32 + UInt32(key.prefix.length)
-        table_id = key.table
-        withUnsafeMutableBytes(of: &addr) { $0.copyBytes(from: key.prefix.address.bytes) }
-    }
-
-    var routeKey: RouteKey? {
-        guard prefixlen >= 32, prefixlen <= 160,
-              let address = IPAddress(bytes: withUnsafeBytes(of: addr) { Array($0) }),
-              let prefix = IPPrefix(address: address, length: Int(prefixlen) - 32)
-        else { return nil }
-        return RouteKey(table: table_id, prefix: prefix)
-    }
-}
+extension rl_lpm_key_v4: LPMKey {}
+extension rl_lpm_key_v6: LPMKey {}
 
 extension rl_route {
     init(_ entry: RouteEntry) {
