@@ -156,7 +156,13 @@ extension APIHandler {
         }
         if updated.object["metadata"]?["deletionTimestamp"] != nil,
            updated.object["metadata"]?["finalizers"]?.arrayValue?.isEmpty ?? true {
-            _ = try? store.delete(key, expectedResourceVersion: updated.resourceVersion)
+            do {
+                _ = try store.delete(key, expectedResourceVersion: updated.resourceVersion)
+            } catch {
+                // Someone wrote it again first; whoever removes the last
+                // finalizer after that finishes the deletion.
+                logger.info("finalizer removal did not finish the deletion", metadata: ["object": "\(key)", "error": "\(error)"])
+            }
         }
         return updated.object
     }
@@ -199,7 +205,13 @@ extension APIHandler {
             var token: String?
             repeat {
                 let page = try store.list(resource: resource.storageKey, namespace: namespace, limit: 500, continueToken: token)
-                for item in page.items { _ = try? store.delete(item.key, expectedResourceVersion: nil) }
+                for item in page.items {
+                    do {
+                        _ = try store.delete(item.key, expectedResourceVersion: nil)
+                    } catch StoreError.notFound {
+                        continue   // deleted meanwhile
+                    }
+                }
                 token = page.continueToken
             } while token != nil
         }

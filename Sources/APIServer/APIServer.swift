@@ -76,14 +76,21 @@ public struct APIServerService: Service {
         }
     }
 
-    /// The CRDs embedded from crds/, as served resources.
-    static func customResources() throws -> [ResourceType] {
-        try EmbeddedFiles.files.sorted { $0.key < $1.key }.map { name, base64 in
-            guard let data = Data(base64Encoded: base64), let document = try YAML.parseDocuments(bytes: data).first else {
-                throw APIServerError("embedded CRD \(name) cannot be read")
+    /// The CRDs embedded from crds/, parsed once.
+    static let embeddedCRDs: Result<[JSONValue], APIServerError> = {
+        var crds: [JSONValue] = []
+        for (name, base64) in EmbeddedFiles.files.sorted(by: { $0.key < $1.key }) {
+            guard let data = Data(base64Encoded: base64), let document = try? YAML.parseDocuments(bytes: data).first else {
+                return .failure(APIServerError("embedded CRD \(name) cannot be read"))
             }
-            return try ResourceType(crd: document.value)
+            crds.append(document.value)
         }
+        return .success(crds)
+    }()
+
+    /// The embedded CRDs, as served resources.
+    static func customResources() throws -> [ResourceType] {
+        try embeddedCRDs.get().map { try ResourceType(crd: $0) }
     }
 
     /// The namespaces every cluster has, and the CRD objects themselves.
@@ -98,9 +105,8 @@ public struct APIServerService: Service {
                 "spec": ["finalizers": ["kubernetes"]], "status": ["phase": "Active"],
             ])
         }
-        for (name, base64) in EmbeddedFiles.files {
-            guard let data = Data(base64Encoded: base64), var crd = try YAML.parseDocuments(bytes: data).first?.value,
-                  let crdName = crd.metadata("name") else { continue }
+        for var crd in try embeddedCRDs.get() {
+            guard let crdName = crd.metadata("name") else { continue }
             let key = ObjectKey(resource: "apiextensions.k8s.io/customresourcedefinitions", namespace: "", name: crdName)
             crd = crd.setting(["metadata", "creationTimestamp"], to: .string(APIHandler.timestamp()))
                 .setting(["metadata", "uid"], to: .string(UUID().uuidString.lowercased()))
@@ -111,7 +117,6 @@ public struct APIServerService: Service {
             } else {
                 _ = try store.create(key, object: crd)
             }
-            _ = name
         }
     }
 

@@ -88,6 +88,9 @@ public struct ReconcileService: Service {
         var passes = 0
         var lastStatus: StatusReport?
         var lastErrors: [ManifestError] = []
+        /// Whether the next pass must read the manifests. A link change does
+        /// not: a failover must not wait for a full parse of every table.
+        var manifestsStale = true
         var tableNames: [UInt32: String] = [:]
 
         init(configuration: AgentConfiguration, facts: any NodeFactsProvider, logger: Logger) {
@@ -99,12 +102,16 @@ public struct ReconcileService: Service {
         mutating func pass(trigger: Trigger, dataplane: Dataplane) throws {
             let started = ContinuousClock.now
             passes += 1
-            let scan = try ManifestDirectory.scan(configuration.manifestDirectory)
-            store.update(with: scan)
-            if scan.errors != lastErrors {
-                for error in scan.errors { logger.warning("invalid manifest", metadata: ["error": "\(error)"]) }
-                for ignored in scan.ignored { logger.info("ignored manifest object", metadata: ["file": "\(ignored.file)", "kind": "\(ignored.kind)"]) }
-                lastErrors = scan.errors
+            if trigger != .links { manifestsStale = true }
+            if manifestsStale {
+                let scan = try ManifestDirectory.scan(configuration.manifestDirectory)
+                store.update(with: scan)
+                manifestsStale = false
+                if scan.errors != lastErrors {
+                    for error in scan.errors { logger.warning("invalid manifest", metadata: ["error": "\(error)"]) }
+                    for ignored in scan.ignored { logger.info("ignored manifest object", metadata: ["file": "\(ignored.file)", "kind": "\(ignored.kind)"]) }
+                    lastErrors = scan.errors
+                }
             }
 
             var node = try facts.read()
@@ -129,7 +136,7 @@ public struct ReconcileService: Service {
                 logger.debug("pass done", metadata: metadata)
             }
 
-            let status = StatusReport(node: node.name, verdicts: compilation.verdicts, manifestErrors: scan.errors)
+            let status = StatusReport(node: node.name, verdicts: compilation.verdicts, manifestErrors: store.errors)
             if status != lastStatus {
                 for table in status.tables {
                     logger.info("table status", metadata: [
