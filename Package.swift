@@ -89,11 +89,14 @@ let package = Package(
             plugins: [.plugin(name: "EmbedPlugin")]
         ),
 
+        // A Kubernetes API client over libcurl: kubeconfig, requests, list+watch.
+        .target(name: "KubeClient", dependencies: ["CCurl", "JSONValue", "YAML", .product(name: "Logging", package: "swift-log")]),
+
         // The agent: sources, the reconcile loop, node facts, status.
         .target(
             name: "Agent",
             dependencies: [
-                "Dataplane", "Reconciler", "RouteletAPI", "YAML", "JSONValue", "Netlink",
+                "Dataplane", "Reconciler", "RouteletAPI", "YAML", "JSONValue", "Netlink", "KubeClient",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -105,6 +108,8 @@ let package = Package(
                 "Dataplane",
                 "Agent",
                 "APIServer",
+                "KubeClient",
+                "JSONValue",
                 "CRouteletSys",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
@@ -134,6 +139,7 @@ let package = Package(
         .testTarget(name: "ReconcilerTests", dependencies: ["Reconciler", "RouteletAPI", "DataplaneModel", "NetAddress", "YAML"]),
         .testTarget(name: "AgentTests", dependencies: ["Agent", "Reconciler", "Dataplane", "NetLab", "routelet"]),
         .testTarget(name: "NetlinkTests", dependencies: ["Netlink", "NetAddress", "CRouteletSys"]),
+        .testTarget(name: "KubeClientTests", dependencies: ["KubeClient", "JSONValue", "NetLab", "routelet"]),
         .testTarget(name: "APIStoreTests", dependencies: ["APIStore", "JSONValue"]),
         .testTarget(name: "APIServerTests", dependencies: ["APIServer", "APIStore", "JSONValue", "NetLab", "routelet",
                                                            .product(name: "Logging", package: "swift-log")],

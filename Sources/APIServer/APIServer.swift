@@ -76,6 +76,14 @@ public struct APIServerService: Service {
         }
     }
 
+    /// A kubeconfig for a client on this machine: the loopback address when
+    /// the server listens on every address.
+    public var localKubeconfig: String {
+        var local = configuration
+        if ["0.0.0.0", "::", ""].contains(local.host) { local.host = "127.0.0.1" }
+        return credentials.kubeconfig(server: local.serverURL)
+    }
+
     /// The CRDs embedded from crds/, parsed once.
     static let embeddedCRDs: Result<[JSONValue], APIServerError> = {
         var crds: [JSONValue] = []

@@ -2,38 +2,38 @@ import Dataplane
 
 /// Everything `routelet agent` is told on its command line.
 public struct AgentConfiguration: Sendable {
-    /// A directory of RouteTable manifests.
-    public var manifestDirectory: String
     public var nodeName: String
+    /// The node's labels when the source does not know them (manifests).
     public var nodeLabels: [String: String]
     public var pinDirectory: String
     /// A full pass at least this often, to repair drift.
     public var resyncPeriod: Duration
-    /// How often the manifest directory is checked for changes.
-    public var manifestPollInterval: Duration
     /// Where the per-table status summary is written (status.json), if anywhere.
     public var stateDirectory: String?
+    /// Reported in the RouteletNode status.
+    public var agentVersion: String
 
-    public init(manifestDirectory: String, nodeName: String, nodeLabels: [String: String] = [:],
-                pinDirectory: String = BPFFS.defaultDirectory, resyncPeriod: Duration = .seconds(30),
-                manifestPollInterval: Duration = .milliseconds(500), stateDirectory: String? = nil) {
-        self.manifestDirectory = manifestDirectory
+    public init(nodeName: String, nodeLabels: [String: String] = [:], pinDirectory: String = BPFFS.defaultDirectory,
+                resyncPeriod: Duration = .seconds(30), stateDirectory: String? = nil, agentVersion: String = "dev") {
         self.nodeName = nodeName
         self.nodeLabels = nodeLabels
         self.pinDirectory = pinDirectory
         self.resyncPeriod = resyncPeriod
-        self.manifestPollInterval = manifestPollInterval
         self.stateDirectory = stateDirectory
+        self.agentVersion = agentVersion
     }
 }
 
-/// Exponential backoff with jitter for failed passes: 100 ms doubling up to 1 min.
+/// Exponential backoff with ±20% jitter; for failed passes 100 ms doubling up to 1 min.
 public struct Backoff: Sendable {
-    public var initial: Duration = .milliseconds(100)
-    public var maximum: Duration = .seconds(60)
+    public var initial: Duration
+    public var maximum: Duration
     public private(set) var failures = 0
 
-    public init() {}
+    public init(initial: Duration = .milliseconds(100), maximum: Duration = .seconds(60)) {
+        self.initial = initial
+        self.maximum = maximum
+    }
 
     /// The delay before the next attempt, after one more failure.
     public mutating func next() -> Duration {

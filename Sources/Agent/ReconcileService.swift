@@ -2,26 +2,35 @@ import Dataplane
 import Foundation
 import Logging
 import Reconciler
+import RouteletAPI
 import ServiceLifecycle
 
-/// The agent's level-triggered loop. Any event (manifests changed, a link
+/// The agent's level-triggered loop. Any event (the tables changed, a link
 /// or address changed, the resync timer) means "look again"; bursts
-/// coalesce into one pass. A pass reads everything (manifests, node facts,
-/// the kernel's actual state), compiles, diffs and applies. Failed passes
-/// are retried with backoff; the data plane is left as it is on shutdown.
+/// coalesce into one pass. A pass reads everything (the source's tables,
+/// node facts, the kernel's actual state), compiles, diffs and applies.
+/// Failed passes are retried with backoff; the data plane is left as it
+/// is on shutdown.
 public struct ReconcileService: Service {
     let configuration: AgentConfiguration
+    let source: any TableSource
     let facts: any NodeFactsProvider
+    /// Where the node's status goes besides the log and status.json (the
+    /// RouteletNode, when the tables come from the Kubernetes API).
+    let publisher: (any NodeStatusPublisher)?
     let logger: Logger
 
-    public init(configuration: AgentConfiguration, facts: any NodeFactsProvider, logger: Logger) {
+    public init(configuration: AgentConfiguration, source: any TableSource, facts: any NodeFactsProvider,
+                publisher: (any NodeStatusPublisher)? = nil, logger: Logger) {
         self.configuration = configuration
+        self.source = source
         self.facts = facts
+        self.publisher = publisher
         self.logger = logger
     }
 
     enum Trigger: String, Sendable {
-        case start, manifests, links, resync, retry
+        case start, tables, links, resync, retry
     }
 
     public func run() async throws {
@@ -30,17 +39,8 @@ public struct ReconcileService: Service {
 
         try await cancelWhenGracefulShutdown {
             try await withThrowingDiscardingTaskGroup { group in
-                group.addTask { [configuration] in
-                    // The manifest directory, polled for a changed fingerprint.
-                    var last = ManifestDirectory.fingerprint(of: configuration.manifestDirectory)
-                    while !Task.isCancelled {
-                        try await Task.sleep(for: configuration.manifestPollInterval)
-                        let now = ManifestDirectory.fingerprint(of: configuration.manifestDirectory)
-                        if now != last {
-                            last = now
-                            continuation.yield(.manifests)
-                        }
-                    }
+                group.addTask { [source] in
+                    try await source.watch { continuation.yield(.tables) }
                 }
                 group.addTask { [facts] in
                     for await _ in facts.changes() { continuation.yield(.links) }
@@ -51,13 +51,17 @@ public struct ReconcileService: Service {
                         continuation.yield(.resync)
                     }
                 }
+                if let publisher {
+                    group.addTask { try await publisher.run() }
+                }
                 group.addTask {
                     // The data plane is opened and used by this task alone.
                     let dataplane = try Dataplane(pinDirectory: configuration.pinDirectory)
                     logger.info("data plane opened", metadata: [
                         "bpffs": "\(configuration.pinDirectory)", "restored": "\(dataplane.restored)", "abi": "\(DataplaneABI.version)",
                     ])
-                    var loop = Loop(configuration: configuration, facts: facts, logger: logger)
+                    var loop = Loop(configuration: configuration, source: source, facts: facts, publisher: publisher,
+                                    restoredAt: dataplane.restored ? Date().ISO8601Format() : nil, logger: logger)
                     var backoff = Backoff()
                     for await trigger in triggers {
                         do {
@@ -68,6 +72,7 @@ public struct ReconcileService: Service {
                             logger.error("pass failed; retrying", metadata: [
                                 "error": "\(error)", "attempt": "\(backoff.failures)", "retryIn": "\(delay)",
                             ])
+                            loop.publishFailure(error)
                             try await Task.sleep(for: delay)
                             continuation.yield(.retry)
                         }
@@ -82,46 +87,52 @@ public struct ReconcileService: Service {
     /// The state one pass hands to the next.
     struct Loop {
         let configuration: AgentConfiguration
+        let source: any TableSource
         let facts: any NodeFactsProvider
+        let publisher: (any NodeStatusPublisher)?
+        let restoredAt: String?
         let logger: Logger
-        var store = TableStore()
         var passes = 0
         var lastStatus: StatusReport?
-        var lastErrors: [ManifestError] = []
-        /// Whether the next pass must read the manifests. A link change does
-        /// not: a failover must not wait for a full parse of every table.
-        var manifestsStale = true
+        var lastProblems: [String] = []
+        var lastSynced = false
+        var lastNodeStatus: RouteletNodeStatus?
         var tableNames: [UInt32: String] = [:]
 
-        init(configuration: AgentConfiguration, facts: any NodeFactsProvider, logger: Logger) {
+        init(configuration: AgentConfiguration, source: any TableSource, facts: any NodeFactsProvider,
+             publisher: (any NodeStatusPublisher)?, restoredAt: String?, logger: Logger) {
             self.configuration = configuration
+            self.source = source
             self.facts = facts
+            self.publisher = publisher
+            self.restoredAt = restoredAt
             self.logger = logger
         }
 
         mutating func pass(trigger: Trigger, dataplane: Dataplane) throws {
             let started = ContinuousClock.now
             passes += 1
-            if trigger != .links { manifestsStale = true }
-            if manifestsStale {
-                let scan = try ManifestDirectory.scan(configuration.manifestDirectory)
-                store.update(with: scan)
-                manifestsStale = false
-                if scan.errors != lastErrors {
-                    for error in scan.errors { logger.warning("invalid manifest", metadata: ["error": "\(error)"]) }
-                    for ignored in scan.ignored { logger.info("ignored manifest object", metadata: ["file": "\(ignored.file)", "kind": "\(ignored.kind)"]) }
-                    lastErrors = scan.errors
+            let snapshot = try source.snapshot(reread: trigger != .links)
+            if snapshot.problems != lastProblems {
+                for problem in snapshot.problems where !lastProblems.contains(problem) {
+                    logger.warning("invalid input", metadata: ["problem": "\(problem)"])
                 }
+                lastProblems = snapshot.problems
+            }
+            if snapshot.synced != lastSynced {
+                logger.info("source synced: removals enabled", metadata: ["tables": "\(snapshot.tables.count)"])
+                lastSynced = snapshot.synced
             }
 
             var node = try facts.read()
             node.name = configuration.nodeName
-            node.labels = configuration.nodeLabels
-            let compilation = Compiler.compile(tables: store.tables, node: node)
+            node.labels = snapshot.nodeLabels ?? configuration.nodeLabels
+            let compilation = Compiler.compile(tables: snapshot.tables, node: node)
             for verdict in compilation.verdicts { tableNames[verdict.tableID] = verdict.name }
 
             let actual = try DataplaneState.read(maps: dataplane.maps)
-            let plan = Planner.plan(desired: compilation.desired, actual: actual, isCurrent: dataplane.isCurrent)
+            let plan = Planner.plan(desired: compilation.desired, actual: actual, isCurrent: dataplane.isCurrent,
+                                    prune: snapshot.synced)
             let writes = try Applier.apply(plan.operations, to: dataplane)
             let elapsed = ContinuousClock.now - started
 
@@ -136,7 +147,7 @@ public struct ReconcileService: Service {
                 logger.debug("pass done", metadata: metadata)
             }
 
-            let status = StatusReport(node: node.name, verdicts: compilation.verdicts, manifestErrors: store.errors)
+            let status = StatusReport(node: node.name, verdicts: compilation.verdicts, inputProblems: snapshot.problems)
             if status != lastStatus {
                 for table in status.tables {
                     logger.info("table status", metadata: [
@@ -149,6 +160,23 @@ public struct ReconcileService: Service {
                 if let directory = configuration.stateDirectory { try status.write(to: directory) }
                 lastStatus = status
             }
+            // Before the first full read, the verdicts describe a partial view: not worth a write.
+            guard snapshot.synced else { return }
+            publish(NodeStatusBuilder.status(verdicts: compilation.verdicts, agentVersion: configuration.agentVersion,
+                                             restoredAt: restoredAt, failure: nil))
+        }
+
+        /// A failed pass makes the node not Ready, with the error, until a pass succeeds.
+        mutating func publishFailure(_ error: any Error) {
+            guard var status = lastNodeStatus else { return }
+            status.conditions = [NodeStatusBuilder.readyCondition(tables: status.tables, failure: "\(error)")]
+            publish(status)
+        }
+
+        private mutating func publish(_ status: RouteletNodeStatus) {
+            guard let publisher, status != lastNodeStatus else { return }
+            lastNodeStatus = status
+            publisher.publish(status)
         }
 
         /// One line per table that changed: routes added, changed, removed.

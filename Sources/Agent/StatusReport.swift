@@ -24,16 +24,17 @@ public struct StatusReport: Codable, Sendable, Equatable {
 
     public var node: String
     public var tables: [TableStatus]
-    public var manifestErrors: [String]
+    /// Input the agent refused: invalid manifests or objects.
+    public var inputProblems: [String]
 
-    public init(node: String, verdicts: [TableVerdict], manifestErrors: [ManifestError]) {
+    public init(node: String, verdicts: [TableVerdict], inputProblems: [String]) {
         self.node = node
         tables = verdicts.map {
             TableStatus(name: $0.name, generation: $0.generation, tableID: $0.tableID, interfaces: $0.interfaces,
                   routes: Routes(desired: $0.desiredRoutes, installed: $0.installedPrefixes, down: $0.downPrefixes),
                   programmed: $0.isProgrammed, problems: $0.problems.map(\.description))
         }
-        self.manifestErrors = manifestErrors.map(\.description)
+        self.inputProblems = inputProblems
     }
 
     public static let fileName = "status.json"
@@ -59,8 +60,8 @@ public struct StatusReport: Codable, Sendable, Equatable {
              "\(table.routes.installed)", "\(table.routes.down)", table.programmed ? "True" : "False", table.problems.first ?? ""]
         }
         out += Table(["NAME", "ID", "INTERFACES", "ROUTES", "PREFIXES", "DOWN", "PROGRAMMED", "PROBLEM"], rows).rendered()
-        if !manifestErrors.isEmpty {
-            out += "\nMANIFEST ERRORS\n" + manifestErrors.joined(separator: "\n") + "\n"
+        if !inputProblems.isEmpty {
+            out += "\nINVALID INPUT\n" + inputProblems.joined(separator: "\n") + "\n"
         }
         return out
     }

@@ -16,9 +16,18 @@ public enum JSONValue: Hashable, Sendable {
     case object(JSONObject)
 
     /// The member `key` of an object; nil for a missing key or a non-object.
+    /// Setting it on an object adds, replaces or (with nil) removes the
+    /// member; setting it on anything else does nothing.
     public subscript(key: String) -> JSONValue? {
-        guard case .object(let object) = self else { return nil }
-        return object[key]
+        get {
+            guard case .object(let object) = self else { return nil }
+            return object[key]
+        }
+        set {
+            guard case .object(var object) = self else { return }
+            object[key] = newValue
+            self = .object(object)
+        }
     }
 
     /// The element at `index` of an array; nil when out of range or not an array.

@@ -19,8 +19,11 @@ struct APIServerCommand: AsyncParsableCommand {
 
     @OptionGroup var options: APIServerOptions
 
+    @Option(help: "Log format: text or json.")
+    var logFormat: LogFormatArgument = LogFormatArgument(.text)
+
     func run() async throws {
-        options.logFormat.format.bootstrap(level: .info)
+        logFormat.format.bootstrap(level: .info)
         let logger = Logger(label: "routelet.apiserver")
         let service = try APIServerService(configuration: try options.configuration(), logger: logger)
         let group = ServiceGroup(configuration: .init(
@@ -51,9 +54,6 @@ struct APIServerOptions: ParsableArguments {
 
     @Option(help: "Write one JSON line per API call (verb, resource) to this file.")
     var requestLog: String?
-
-    @Option(help: "Log format: text or json.")
-    var logFormat: LogFormatArgument = LogFormatArgument(.text)
 
     func configuration() throws -> APIServerConfiguration {
         guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]), (1...65535).contains(port) else {

@@ -116,7 +116,7 @@ func installedRoute(_ maps: RouterMaps, _ prefix: String) throws -> RouteEntry? 
         let result = stream.wait()
         #expect(result.stdout.contains("100 packets transmitted, 100 received"), "\(result.stdout)")
         #expect(try env.maps().routes().routes == before)
-        #expect(env.status()?.manifestErrors.count == 1)
+        #expect(env.status()?.inputProblems.count == 1)
     }
 
     @Test func killMinusNineLosesNoPacketAndTheRestartWritesNothing() throws {

@@ -1,29 +1,31 @@
 import Foundation
 import NetLab
 
-struct ServerTestError: Error, CustomStringConvertible {
-    var description: String
-    init(_ description: String) { self.description = description }
+public struct ServerTestError: Error, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
 }
 
 /// `routelet apiserver` as a separate process on a free loopback port, with
-/// its own data directory and kubeconfig; `stop()` it in a `defer`.
-final class ServerProcess: @unchecked Sendable {
+/// its own data directory and kubeconfig, for tests and benchmarks (the
+/// `routelet` executable is found beside the running one); `stop()` it in
+/// a `defer`.
+public final class ServerProcess: @unchecked Sendable {
     // Sendable: `process` is replaced only by `restart()`, which tests call
     // from the one task that owns the server.
-    var process: Process
-    let dataDir: String
-    let kubeconfig: String
-    let port: Int
-    let extraArguments: [String]
-    let logPath: String
+    public private(set) var process: Process
+    public let dataDir: String
+    public let kubeconfig: String
+    public let port: Int
+    public let extraArguments: [String]
+    public let logPath: String
 
-    static var executable: String {
+    public static var executable: String {
         URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
             .deletingLastPathComponent().appendingPathComponent("routelet").path
     }
 
-    init(extraArguments: [String] = []) throws {
+    public init(extraArguments: [String] = []) throws {
         let id = String(UInt32.random(in: 0...UInt32.max), radix: 16)
         dataDir = NSTemporaryDirectory() + "rl-apiserver-\(id)"
         kubeconfig = dataDir + "/kubeconfig"
@@ -34,7 +36,7 @@ final class ServerProcess: @unchecked Sendable {
         try start()
     }
 
-    func start() throws {
+    public func start() throws {
         process = Process()
         process.executableURL = URL(fileURLWithPath: Self.executable)
         process.arguments = ["apiserver", "--listen", "127.0.0.1:\(port)", "--data-dir", dataDir, "--kubeconfig-out", kubeconfig] + extraArguments
@@ -57,16 +59,21 @@ final class ServerProcess: @unchecked Sendable {
         throw ServerTestError("the API server did not answer within 30 s:\n\(log())")
     }
 
-    func log() -> String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
+    public func log() -> String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
 
     /// Kills it (SIGKILL by default) and starts it again on the same data.
-    func restart(signal: Int32 = SIGKILL) throws {
-        kill(process.processIdentifier, signal)
-        process.waitUntilExit()
+    public func restart(signal: Int32 = SIGKILL) throws {
+        halt(signal: signal)
         try start()
     }
 
-    func stop() {
+    /// Kills it and waits for the exit, keeping its data for `start()`.
+    public func halt(signal: Int32 = SIGKILL) {
+        kill(process.processIdentifier, signal)
+        process.waitUntilExit()
+    }
+
+    public func stop() {
         if process.isRunning {
             process.terminate()
             process.waitUntilExit()
@@ -77,7 +84,7 @@ final class ServerProcess: @unchecked Sendable {
 
     /// Runs kubectl (the machine's, or another binary) against this server.
     @discardableResult
-    func kubectl(_ arguments: [String], binary: String = "kubectl", input: String? = nil) throws -> (status: Int32, stdout: String, stderr: String) {
+    public func kubectl(_ arguments: [String], binary: String = "kubectl", input: String? = nil) throws -> (status: Int32, stdout: String, stderr: String) {
         try Command.runAllowingFailure([binary, "--kubeconfig", kubeconfig] + arguments, input: input)
     }
 }

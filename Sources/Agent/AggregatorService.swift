@@ -1,0 +1,159 @@
+import Foundation
+import JSONValue
+import KubeClient
+import Logging
+import Reconciler
+import RouteletAPI
+import ServiceLifecycle
+import Synchronization
+
+/// Writes every RouteTable's aggregate status (api.md, Aggregation) while
+/// this agent holds the `routelet-aggregator` Lease: it watches RouteTables,
+/// Nodes and RouteletNodes, and writes a table's status only when the
+/// aggregate differs from what the object holds. Agents that do not hold
+/// the lease only renew their candidacy; they watch nothing.
+public struct AggregatorService: Service {
+    let client: KubeClient
+    let identity: String
+    let namespace: String
+    let leaseDuration: Duration
+    let logger: Logger
+
+    public init(client: KubeClient, identity: String, namespace: String, leaseDuration: Duration = .seconds(15), logger: Logger) {
+        self.client = client
+        self.identity = identity
+        self.namespace = namespace
+        self.leaseDuration = leaseDuration
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        try await cancelWhenGracefulShutdown {
+            var elector = LeaseElector(client: client, identity: identity, namespace: namespace, duration: leaseDuration, logger: logger)
+            var work: Task<Void, any Error>?
+            defer { work?.cancel() }
+            while !Task.isCancelled {
+                let leading = await elector.step()
+                if leading, work == nil {
+                    logger.info("aggregator lease acquired; writing RouteTable status", metadata: ["lease": "\(namespace)/routelet-aggregator"])
+                    work = Task { [client, logger] in try await Aggregator(client: client, logger: logger).run() }
+                } else if !leading, let running = work {
+                    logger.info("aggregator lease lost", metadata: ["lease": "\(namespace)/routelet-aggregator"])
+                    running.cancel()
+                    work = nil
+                }
+                try await Task.sleep(for: leaseDuration / 3)
+            }
+        }
+    }
+}
+
+/// The aggregation itself, for as long as it runs.
+final class Aggregator: Sendable {
+    let client: KubeClient
+    let logger: Logger
+    private let state = Mutex(State())
+
+    init(client: KubeClient, logger: Logger) {
+        self.client = client
+        self.logger = logger
+    }
+
+    struct State {
+        var tables: [String: JSONValue] = [:]
+        var nodes: [String: [String: String]] = [:]
+        var reports: [String: RouteletNodeStatus] = [:]
+        var synced: Set<String> = []
+        var isSynced: Bool { synced.count == 3 }
+    }
+
+    func run() async throws {
+        let (dirty, mark) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        try await withThrowingDiscardingTaskGroup { group in
+            group.addTask { [self] in
+                for try await change in client.changes(of: .routeTables) {
+                    state.withLock { $0.apply(change, kind: "tables") { $0.tables[$1] = $2 } }
+                    mark.yield()
+                }
+            }
+            group.addTask { [self] in
+                for try await change in client.changes(of: .nodes) {
+                    state.withLock {
+                        $0.apply(change, kind: "nodes") { state, name, object in
+                            state.nodes[name] = object.map { $0["metadata"]?["labels"]?.objectValue?.dictionary.compactMapValues(\.stringValue) ?? [:] }
+                        }
+                    }
+                    mark.yield()
+                }
+            }
+            group.addTask { [self] in
+                for try await change in client.changes(of: .routeletNodes) {
+                    state.withLock {
+                        $0.apply(change, kind: "reports") { state, name, object in
+                            state.reports[name] = object.flatMap { try? RouteletNode.decode(from: $0).status }
+                        }
+                    }
+                    mark.yield()
+                }
+            }
+            group.addTask { [self] in
+                var backoff = Backoff(initial: .milliseconds(800), maximum: .seconds(30))
+                for await _ in dirty {
+                    let snapshot = state.withLock { $0 }
+                    guard snapshot.isSynced else { continue }
+                    let failures = await writeChanged(snapshot)
+                    if failures > 0 {
+                        try await Task.sleep(for: backoff.next())
+                        mark.yield()
+                    } else {
+                        backoff.reset()
+                    }
+                }
+            }
+        }
+    }
+
+    /// Writes each table whose aggregate changed; returns how many writes failed.
+    func writeChanged(_ snapshot: State) async -> Int {
+        let nodes = snapshot.nodes.map { Aggregation.Node(name: $0.key, labels: $0.value) }
+        var failures = 0
+        for (name, object) in snapshot.tables.sorted(by: { $0.key < $1.key }) {
+            guard let table = try? RouteTable.decode(from: object) else { continue }
+            let status = Aggregation.status(of: table, nodes: nodes, reports: snapshot.reports, previous: table.status,
+                                            now: Date().ISO8601Format())
+            guard status != table.status else { continue }
+            var updated = object
+            do {
+                updated["status"] = try JSONValue(encoding: status)
+                let written = try await client.replace(.routeTables, updated, subresource: "status")
+                // The watch brings the same object; keeping it now avoids a
+                // second write if another change arrives first.
+                state.withLock { $0.tables[name] = written }
+                logger.info("RouteTable status written", metadata: [
+                    "table": "\(name)", "nodes": "\(status.nodesReady)",
+                    "programmed": "\(status.condition("Programmed")?.status.rawValue ?? "")",
+                ])
+            } catch let error as KubeError where error.isConflict || error.isNotFound {
+                // Changed or deleted meanwhile: the watch delivers the news, and a new pass follows.
+            } catch {
+                failures += 1
+                logger.warning("cannot write RouteTable status", metadata: ["table": "\(name)", "error": "\(error)"])
+            }
+        }
+        return failures
+    }
+}
+
+extension Aggregator.State {
+    /// Applies a change to one of the caches; `set` stores (or with nil removes) an object by name.
+    mutating func apply(_ change: ResourceChange, kind: String, set: (inout Self, String, JSONValue?) -> Void) {
+        switch change {
+        case .added(let object), .modified(let object):
+            if let name = object["metadata"]?["name"]?.stringValue { set(&self, name, object) }
+        case .deleted(let object):
+            if let name = object["metadata"]?["name"]?.stringValue { set(&self, name, nil) }
+        case .synced:
+            synced.insert(kind)
+        }
+    }
+}

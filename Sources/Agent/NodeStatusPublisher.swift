@@ -1,0 +1,150 @@
+import Foundation
+import JSONValue
+import KubeClient
+import Logging
+import RouteletAPI
+import Synchronization
+
+/// Where the loop hands each changed node status. `publish` must not block
+/// the loop: writing happens in `run`, which the agent runs beside it.
+public protocol NodeStatusPublisher: Sendable {
+    func publish(_ status: RouteletNodeStatus)
+    func run() async throws
+}
+
+/// Writes this node's RouteletNode: creates it when missing, then writes
+/// its status through `/status` with optimistic concurrency, only when it
+/// differs from what the object holds. A failed write is retried with
+/// backoff; a newer status replaces a pending one (only the latest
+/// matters). When a table's Programmed condition changes, an Event on the
+/// RouteTable says so for `kubectl describe`.
+public final class RouteletNodeWriter: NodeStatusPublisher {
+    let client: KubeClient
+    let nodeName: String
+    /// Events about cluster-scoped objects go here, as kubelet's do.
+    let eventNamespace: String
+    let logger: Logger
+    private let latest = Mutex<RouteletNodeStatus?>(nil)
+    private let signal: AsyncStream<Void>
+    private let signalContinuation: AsyncStream<Void>.Continuation
+    private let writes = Atomic<Int>(0)
+
+    public init(client: KubeClient, nodeName: String, eventNamespace: String = "default", logger: Logger) {
+        self.client = client
+        self.nodeName = nodeName
+        self.eventNamespace = eventNamespace
+        self.logger = logger
+        (signal, signalContinuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+    }
+
+    /// Status writes made so far (for metrics and tests).
+    public var statusWrites: Int { writes.load(ordering: .relaxed) }
+
+    public func publish(_ status: RouteletNodeStatus) {
+        latest.withLock { $0 = status }
+        signalContinuation.yield()
+    }
+
+    public func run() async throws {
+        var backoff = Backoff(initial: .milliseconds(800), maximum: .seconds(30))
+        var written: RouteletNodeStatus?
+        for await _ in signal {
+            while let status = latest.withLock({ $0 }), status != written {
+                do {
+                    let previous = try await write(status)
+                    postEvents(from: previous, to: status)
+                    written = status
+                    backoff.reset()
+                } catch is CancellationError {
+                    return
+                } catch {
+                    let delay = backoff.next()
+                    logger.warning("cannot write the RouteletNode status; retrying", metadata: [
+                        "node": "\(nodeName)", "error": "\(error)", "retryIn": "\(delay)",
+                    ])
+                    try await Task.sleep(for: delay)
+                }
+            }
+        }
+    }
+
+    /// Writes `status` if the object holds something else; returns what it held.
+    private func write(_ status: RouteletNodeStatus) async throws -> RouteletNodeStatus? {
+        try await ensureObject()
+        var previous: RouteletNodeStatus?
+        let result = try await client.updateStatus(.routeletNodes, name: nodeName) { object in
+            previous = try? object["status"].map { try JSONDecoder().decode(RouteletNodeStatus.self, from: $0.jsonData()) }
+            let stamped = status.stamped(from: previous, now: Date().ISO8601Format())
+            guard stamped != previous else { return false }
+            object["status"] = try JSONValue(encoding: stamped)
+            return true
+        }
+        if result != nil {
+            writes.add(1, ordering: .relaxed)
+            logger.info("RouteletNode status written", metadata: [
+                "node": "\(nodeName)", "tables": "\(status.tables.count)", "ready": "\(status.condition("Ready")?.status.rawValue ?? "")",
+            ])
+        }
+        return previous
+    }
+
+    private func ensureObject() async throws {
+        do {
+            _ = try await client.get(.routeletNodes, name: nodeName)
+            return
+        } catch let error as KubeError where error.isNotFound {
+        }
+        var metadata: JSONValue = ["name": .string(nodeName)]
+        // Owned by the Node: when the node leaves the cluster, the garbage
+        // collector removes its RouteletNode too.
+        if let node = try? await client.get(.nodes, name: nodeName), let uid = node["metadata"]?["uid"]?.stringValue {
+            metadata["ownerReferences"] = [["apiVersion": "v1", "kind": "Node", "name": .string(nodeName), "uid": .string(uid)]]
+        }
+        let object: JSONValue = ["apiVersion": .string(RouteletNode.apiVersion), "kind": .string(RouteletNode.kind), "metadata": metadata]
+        do {
+            _ = try await client.create(.routeletNodes, object)
+            logger.info("RouteletNode created", metadata: ["node": "\(nodeName)"])
+        } catch let error as KubeError where error.isAlreadyExists {
+        }
+    }
+
+    /// One Event per table whose Programmed condition changed status.
+    private func postEvents(from previous: RouteletNodeStatus?, to status: RouteletNodeStatus) {
+        for table in status.tables {
+            guard let now = table.conditions.first(where: { $0.type == "Programmed" }) else { continue }
+            let before = previous?.tables.first { $0.name == table.name }?.conditions.first { $0.type == "Programmed" }
+            guard before?.status != now.status else { continue }
+            // A table programmed on first sight is not news; a failure is.
+            if before == nil && now.status == .true { continue }
+            let event = EventBuilder.event(
+                about: (RouteTable.apiVersion, RouteTable.kind, table.name), namespace: eventNamespace,
+                type: now.status == .true ? "Normal" : "Warning", reason: now.reason ?? "Programmed",
+                message: "node \(nodeName): \(now.message ?? "")", node: nodeName)
+            Task { [client, logger, eventNamespace] in
+                do {
+                    _ = try await client.create(.events, event, namespace: eventNamespace)
+                } catch {
+                    logger.debug("cannot post an event", metadata: ["error": "\(error)"])
+                }
+            }
+        }
+    }
+}
+
+/// core/v1 Events, as `kubectl describe` shows them.
+enum EventBuilder {
+    static func event(about object: (apiVersion: String, kind: String, name: String), namespace: String,
+                      type: String, reason: String, message: String, node: String) -> JSONValue {
+        let now = Date().ISO8601Format()
+        let suffix = String(UInt64.random(in: 0...UInt64.max), radix: 16)
+        return [
+            "apiVersion": "v1", "kind": "Event",
+            "metadata": ["name": .string("\(object.name).\(suffix)"), "namespace": .string(namespace)],
+            "involvedObject": ["apiVersion": .string(object.apiVersion), "kind": .string(object.kind), "name": .string(object.name)],
+            "type": .string(type), "reason": .string(reason), "message": .string(NodeStatusBuilder.truncated(message)),
+            "source": ["component": "routelet-agent", "host": .string(node)],
+            "reportingComponent": "routelet-agent", "reportingInstance": .string(node),
+            "firstTimestamp": .string(now), "lastTimestamp": .string(now), "count": 1,
+        ]
+    }
+}
