@@ -30,8 +30,8 @@ public final class NetworkNamespace: Sendable {
         try Command.run(["ip", "netns", "exec", name] + arguments)
     }
 
-    public func runAllowingFailure(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
-        try Command.runAllowingFailure(["ip", "netns", "exec", name] + arguments)
+    public func runAllowingFailure(_ arguments: [String], input: String? = nil) throws -> (status: Int32, stdout: String, stderr: String) {
+        try Command.runAllowingFailure(["ip", "netns", "exec", name] + arguments, input: input)
     }
 
     public func start(_ arguments: [String]) throws -> Command.Background {

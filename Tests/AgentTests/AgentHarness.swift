@@ -15,16 +15,14 @@ final class AgentProcess: Sendable {
     let process: Process
     let reader: JSONLogReader
 
-    init(router: NetworkNamespace, manifests: String, pins: String, stateDir: String, resync: String = "30s") throws {
+    /// `routelet <arguments> --log-format json` in the router namespace.
+    init(router: NetworkNamespace, arguments: [String]) throws {
         guard getuid() == 0 else { throw HarnessError("agent tests need root (BPF, namespaces); run `make test` as root, as CI does") }
-        let executable = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
-            .deletingLastPathComponent().appendingPathComponent("routelet").path
+        let executable = ServerProcess.executable
         guard FileManager.default.isExecutableFile(atPath: executable) else { throw HarnessError("no routelet executable at \(executable)") }
         process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/nsenter")
-        process.arguments = ["--net=/run/netns/\(router.name)", executable, "agent", "--manifests", manifests,
-                             "--node-name", "lab-router", "--bpffs-dir", pins, "--state-dir", stateDir,
-                             "--resync-period", resync, "--log-format", "json"]
+        process.arguments = ["--net=/run/netns/\(router.name)", executable] + arguments + ["--log-format", "json"]
         let stderr = Pipe()
         process.standardError = stderr
         process.standardOutput = FileHandle.nullDevice
@@ -83,7 +81,35 @@ final class AgentLab: Sendable {
     }
 
     func startAgent(resync: String = "30s") throws -> AgentProcess {
-        try AgentProcess(router: lab.router, manifests: manifests, pins: pins, stateDir: stateDir, resync: resync)
+        try AgentProcess(router: lab.router, arguments: [
+            "agent", "--manifests", manifests, "--node-name", "lab-router", "--bpffs-dir", pins, "--state-dir", stateDir,
+            "--resync-period", resync,
+        ])
+    }
+
+    /// `routelet standalone` in the router namespace, its data (and
+    /// kubeconfig) in the state directory; `kubectl` reaches it there.
+    func startStandalone(resync: String = "30s", extra: [String] = []) throws -> AgentProcess {
+        let standalone = try AgentProcess(router: lab.router, arguments: [
+            "standalone", "--listen", "127.0.0.1:6443", "--data-dir", "\(stateDir)/api", "--kubeconfig-out", kubeconfig,
+            "--node-name", "lab-router", "--node-labels", "role=router", "--bpffs-dir", pins, "--state-dir", stateDir,
+            "--resync-period", resync,
+        ] + extra)
+        try standalone.waitForLog("the Node registration") { $0["msg"] == "Node registered" }
+        return standalone
+    }
+
+    var kubeconfig: String { "\(stateDir)/kubeconfig" }
+
+    /// kubectl against the standalone server, from inside the router namespace.
+    @discardableResult
+    func kubectl(_ arguments: [String], input: String? = nil) throws -> (status: Int32, stdout: String, stderr: String) {
+        try lab.router.runAllowingFailure(["kubectl", "--kubeconfig", kubeconfig] + arguments, input: input)
+    }
+
+    /// A JSONPath of an object, through kubectl ("" when absent).
+    func jsonpath(_ object: String, _ path: String) throws -> String {
+        try kubectl(["get", object, "-o", "jsonpath={\(path)}"]).stdout
     }
 
     func write(_ name: String, _ text: String) throws {
