@@ -33,7 +33,7 @@ test: build
 
 demo: build
 	@scripts/require-root.sh "make demo"
-	$(SWIFT) run $(BUILD_FLAGS) routelet-demo manifests/examples/lab.yaml
+	$(SWIFT) run $(BUILD_FLAGS) routelet-demo manifests/examples
 
 # Benchmarks, release build; results in bench/results/*.json. See docs/performance.md.
 bench: deps

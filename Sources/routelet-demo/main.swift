@@ -4,19 +4,20 @@ import NetAddress
 import NetLab
 
 // `make demo`: the namespace lab (a router between hosts A, B and C, kernel
-// forwarding off), `routelet agent` in the router namespace converging it to
-// manifests/examples/lab.yaml, traffic across, `routelet dump` with its
-// counters, a failover, and an invalid edit that changes nothing.
-// Everything is removed on exit, Ctrl-C included.
+// forwarding off), `routelet standalone` in the router namespace (the
+// embedded API server and the agent), `kubectl apply -f manifests/examples/`,
+// `kubectl get rt,rn`, traffic across, `routelet dump` with its counters, a
+// failover, an invalid manifest refused by kubectl, and a table that cannot
+// be programmed, reported as such. Everything is removed on exit, Ctrl-C included.
 
 func step(_ text: String) { print("\n==> \(text)") }
 
 let binDirectory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
 let routelet = binDirectory.appendingPathComponent("routelet").path
-// The manifest to converge to: the first argument, or the repository's example.
-let example = CommandLine.arguments.dropFirst().first ?? FileManager.default.currentDirectoryPath + "/manifests/examples/lab.yaml"
+// The manifests to apply: the first argument, or the repository's examples.
+let examples = CommandLine.arguments.dropFirst().first ?? FileManager.default.currentDirectoryPath + "/manifests/examples"
 let work = NSTemporaryDirectory() + "routelet-demo-\(getpid())"
-let manifests = work + "/manifests", stateDir = work + "/state", agentLog = work + "/agent.log"
+let stateDir = work + "/state", agentLog = work + "/routelet.log", kubeconfig = work + "/kubeconfig"
 let pins = "/sys/fs/bpf/routelet-demo"
 
 step("Building the lab: namespaces A, B, C around a router (kernel forwarding off)")
@@ -24,7 +25,7 @@ let lab = try RouterLab()
 nonisolated(unsafe) var agent: Process?
 
 func cleanup() {
-    step("Cleaning up: agent, filters, pins, namespaces")
+    step("Cleaning up: routelet, filters, pins, namespaces")
     if let agent, agent.isRunning { agent.terminate(); agent.waitUntilExit() }
     _ = try? Command.runAllowingFailure([routelet, "cleanup", "--netns", lab.router.name, "--bpffs-dir", pins])
     lab.delete()
@@ -58,30 +59,65 @@ func run(_ arguments: [String]) throws {
     print(try Command.run(arguments), terminator: "")
 }
 
+/// kubectl against the standalone server, from inside the router namespace; shown with its output.
+@discardableResult
+func kubectl(_ arguments: [String], input: String? = nil, show: Bool = true) throws -> (status: Int32, stdout: String, stderr: String) {
+    let result = try lab.router.runAllowingFailure(["kubectl", "--kubeconfig", kubeconfig] + arguments, input: input)
+    if show {
+        print("$ kubectl " + arguments.joined(separator: " "))
+        print(result.stdout + result.stderr, terminator: "")
+    }
+    return result
+}
+
+/// Waits until `kubectl get` of `jsonpath` on `object` prints `value`.
+func waitFor(_ object: String, _ jsonpath: String, _ value: String, timeout: Double = 15) throws {
+    let deadline = Date().addingTimeInterval(timeout)
+    while Date() < deadline {
+        if try kubectl(["get", object, "-o", "jsonpath={\(jsonpath)}"], show: false).stdout == value { return }
+        Thread.sleep(forTimeInterval: 0.1)
+    }
+    throw DemoError("\(object) \(jsonpath) did not become \(value) within \(timeout) s")
+}
+
+struct DemoError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
 do {
-    try FileManager.default.createDirectory(atPath: manifests, withIntermediateDirectories: true)
-    try FileManager.default.copyItem(atPath: example, toPath: manifests + "/lab.yaml")
+    try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
     let a = lab.hostA, b = RouterLab.address(host: 2), c = RouterLab.address(host: 3)
     print("router: \(lab.router.name), hosts: \(lab.hostA.name), \(lab.hostB.name), \(lab.hostC.name)")
 
     step("Before routelet: ping A -> B \(b.v4) (the kernel does not forward)")
     print("replies: \(try Traffic.ping(from: a, b.v4, count: 2))/2")
 
-    step("Starting `routelet agent --manifests \(manifests)` in the router namespace")
+    step("Starting `routelet standalone` in the router namespace: API server + agent, node labels role=router")
     _ = FileManager.default.createFile(atPath: agentLog, contents: nil)
     let process = Process()
     process.executableURL = URL(fileURLWithPath: "/usr/bin/nsenter")
-    process.arguments = ["--net=/run/netns/\(lab.router.name)", routelet, "agent", "--manifests", manifests,
-                         "--node-name", "demo-router", "--bpffs-dir", pins, "--state-dir", stateDir, "--resync-period", "10s"]
+    process.arguments = ["--net=/run/netns/\(lab.router.name)", routelet, "standalone", "--listen", "127.0.0.1:6443",
+                         "--data-dir", work + "/api", "--kubeconfig-out", kubeconfig, "--node-name", "demo-router",
+                         "--node-labels", "role=router", "--bpffs-dir", pins, "--state-dir", stateDir, "--resync-period", "10s"]
     process.standardError = FileHandle(forWritingAtPath: agentLog)
     process.standardOutput = FileHandle.nullDevice
     try process.run()
     agent = process
-    var logLine = 0
-    for _ in 0..<200 where !FileManager.default.fileExists(atPath: stateDir + "/status.json") {
+    for _ in 0..<300 where !((try? String(contentsOfFile: agentLog, encoding: .utf8)) ?? "").contains("Node registered") {
         Thread.sleep(forTimeInterval: 0.05)
     }
-    var log = agentLog(from: logLine, matching: ["data plane opened", "table changed", "pass done", "table status"])
+    var log = agentLog(from: 0, matching: ["API server listening", "data plane opened", "Node registered"])
+    print(log.text)
+    var logLine = log.lines
+
+    step("kubectl apply -f manifests/examples/")
+    try kubectl(["apply", "-f", examples])
+    try waitFor("rt/lab", #".status.conditions[?(@.type=="Programmed")].status"#, "True")
+    try waitFor("rn/demo-router", #".status.conditions[?(@.type=="Ready")].status"#, "True")
+    try kubectl(["get", "routetables"])
+    try kubectl(["get", "routeletnodes"])
+    log = agentLog(from: logLine, matching: ["table changed", "table status", "status written"])
     print(log.text)
     logLine = log.lines
 
@@ -118,18 +154,31 @@ do {
     print(log.text)
     logLine = log.lines
 
-    step("An invalid edit (host bits set) is refused; what was programmed stays")
-    let original = try String(contentsOfFile: manifests + "/lab.yaml", encoding: .utf8)
-    try original.replacingOccurrences(of: "198.18.66.0/24", with: "198.18.66.1/24")
-        .write(toFile: manifests + "/lab.yaml", atomically: true, encoding: .utf8)
-    Thread.sleep(forTimeInterval: 1.5)
-    print(agentLog(from: logLine, matching: ["invalid manifest"]).text)
+    step("An invalid manifest (host bits set) is refused by the API server, with the field; nothing changes")
+    let original = try String(contentsOfFile: examples + "/lab.yaml", encoding: .utf8)
+    let invalid = try kubectl(["apply", "-f", "-"], input: original.replacingOccurrences(of: "198.18.66.0/24", with: "198.18.66.1/24"))
+    print("kubectl exit status: \(invalid.status)")
     print("ping A -> B still: \(try Traffic.ping(from: a, b.v4))/3 replies")
 
-    step("The agent stops (SIGTERM); the data plane keeps forwarding")
+    step("A table for an interface this node lacks: applied, and reported as not programmed")
+    try kubectl(["apply", "-f", "-"], input: """
+        apiVersion: routelet.dev/v1alpha1
+        kind: RouteTable
+        metadata: {name: uplinks}
+        spec:
+          interfaces: [eth9]
+          routes:
+          - {destination: 0.0.0.0/0, gateway: 192.0.2.1, interface: eth9}
+        """)
+    try waitFor("rt/uplinks", #".status.conditions[?(@.type=="Programmed")].reason"#, "NodeErrors")
+    try kubectl(["get", "rt"])
+    try kubectl(["get", "rt", "uplinks", "-o", #"jsonpath={.status.failingNodes}{"\n"}"#])
+    try kubectl(["get", "rn"])
+
+    step("routelet stops (SIGTERM); the data plane keeps forwarding")
     process.terminate()
     process.waitUntilExit()
-    print("ping A -> C with no agent running: \(try Traffic.ping(from: a, c.v4))/3 replies")
+    print("ping A -> C with no routelet running: \(try Traffic.ping(from: a, c.v4))/3 replies")
 
     step("The same state through standard tools")
     print("$ tc filter show dev ra ingress")
