@@ -42,6 +42,7 @@ bench: deps
 	$(SWIFT) build -c release --product routelet
 	.build/release/routelet-bench lookup
 	.build/release/routelet-bench converge
+	.build/release/routelet-bench apply-latency
 
 clean:
 	rm -rf .build bpf/build

@@ -122,7 +122,7 @@ let package = Package(
         .executableTarget(
             name: "routelet-bench",
             dependencies: [
-                "Dataplane", "NetLab", "NetAddress",
+                "Dataplane", "NetLab", "NetAddress", "KubeClient", "JSONValue",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "bench/Sources/routelet-bench",

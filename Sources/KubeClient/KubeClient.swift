@@ -35,6 +35,15 @@ public final class KubeClient: Sendable {
         self.logger = logger
     }
 
+    /// Starts the one thread that performs every request, if it is not
+    /// running yet. It lives in the network namespace of the thread that
+    /// starts it: a benchmark that reaches a server inside a namespace calls
+    /// this from within `NetworkNamespace.enter`. Otherwise the first
+    /// request starts it.
+    public static func startTransport() {
+        _ = CurlDriver.shared
+    }
+
     // MARK: Requests
 
     /// Sends one request and returns the body of a 2xx answer; any other
