@@ -115,7 +115,7 @@ public struct ReconcileService: Service {
             let snapshot = try source.snapshot(reread: trigger != .links)
             if snapshot.problems != lastProblems {
                 for problem in snapshot.problems where !lastProblems.contains(problem) {
-                    logger.warning("invalid input", metadata: ["problem": "\(problem)"])
+                    logger.warning("invalid input", metadata: ["error": "\(problem)"])
                 }
                 lastProblems = snapshot.problems
             }

@@ -15,6 +15,9 @@ struct HTTPRequest: Sendable {
     /// Abort when no byte arrives for this long: a watch whose peer went
     /// away without a FIN (a rebooted node, a dropped NAT entry) is noticed.
     var silenceLimit: Duration?
+    /// curl's CONNECT_TO entries ("name:port:host:port"): connect elsewhere
+    /// than the URL's host, which stays the name TLS verifies.
+    var connectTo: [String] = []
 
     /// "GET https://host/api/v1/nodes", for messages.
     var summary: String { "\(method) \(url)" }
@@ -171,6 +174,7 @@ private final class Transfer: @unchecked Sendable {
     let sink: ResponseSink
     let handle: UnsafeMutableRawPointer
     private var headerList: UnsafeMutablePointer<curl_slist>?
+    private var connectToList: UnsafeMutablePointer<curl_slist>?
     private let errorBuffer = UnsafeMutablePointer<CChar>.allocate(capacity: Int(CURL_ERROR_SIZE))
     private var body: [UInt8] = []
     private var status = 0
@@ -189,6 +193,7 @@ private final class Transfer: @unchecked Sendable {
     deinit {
         curl_easy_cleanup(handle)
         curl_slist_free_all(headerList)
+        curl_slist_free_all(connectToList)
         errorBuffer.deallocate()
     }
 
@@ -212,6 +217,10 @@ private final class Transfer: @unchecked Sendable {
             headerList = curl_slist_append(headerList, header)
         }
         set(CURLOPT_HTTPHEADER, "headers", rl_curl_setopt_slist(handle, CURLOPT_HTTPHEADER, headerList))
+        if !request.connectTo.isEmpty {
+            for entry in request.connectTo { connectToList = curl_slist_append(connectToList, entry) }
+            set(CURLOPT_CONNECT_TO, "connect to", rl_curl_setopt_slist(handle, CURLOPT_CONNECT_TO, connectToList))
+        }
         set(CURLOPT_NOSIGNAL, "nosignal", rl_curl_setopt_long(handle, CURLOPT_NOSIGNAL, 1))
         set(CURLOPT_HTTP_VERSION, "http version", rl_curl_setopt_long(handle, CURLOPT_HTTP_VERSION, Int(CURL_HTTP_VERSION_1_1)))
         set(CURLOPT_CONNECTTIMEOUT_MS, "connect timeout", rl_curl_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS, 10_000))

@@ -78,8 +78,19 @@ public final class KubeClient: Sendable {
         }
         let tls = TLSSettings(certificateAuthority: config.certificateAuthority, clientCertificate: config.clientCertificate,
                               clientKey: config.clientKey, insecureSkipVerify: config.insecureSkipTLSVerify)
-        return HTTPRequest(method: method, url: config.server + (components.string ?? path), headers: headers, body: body, tls: tls,
-                           timeout: streaming ? nil : requestTimeout, silenceLimit: streaming ? watchSilenceLimit : nil)
+        var server = config.server
+        var connectTo: [String] = []
+        if let name = config.tlsServerName, let url = URLComponents(string: server), let host = url.host {
+            // tls-server-name: verify the certificate for `name` while
+            // connecting to the server's address; curl verifies the URL's host.
+            let port = url.port ?? (url.scheme == "http" ? 80 : 443)
+            let target = host.contains(":") ? "[\(host)]" : host
+            connectTo = ["\(name):\(port):\(target):\(port)"]
+            server = "\(url.scheme ?? "https")://\(name):\(port)"
+        }
+        return HTTPRequest(method: method, url: server + (components.string ?? path), headers: headers, body: body, tls: tls,
+                           timeout: streaming ? nil : requestTimeout, silenceLimit: streaming ? watchSilenceLimit : nil,
+                           connectTo: connectTo)
     }
 
     // MARK: Objects

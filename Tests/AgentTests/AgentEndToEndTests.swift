@@ -110,7 +110,7 @@ func installedRoute(_ maps: RouterMaps, _ prefix: String) throws -> RouteEntry? 
         let stream = try env.lab.hostA.start(["ping", "-n", "-q", "-c", "100", "-i", "0.02", "-W", "1", b.v4])
 
         try env.write("lab.yaml", labTable(extra: "- {destination: 10.0.0.1/8, type: Blackhole}"))
-        let warning = try agent.waitForLog("the invalid-manifest warning") { $0["msg"] == "invalid manifest" }
+        let warning = try agent.waitForLog("the invalid-input warning") { $0["msg"] == "invalid input" }
         #expect(warning["error"]?.contains(#"lab.yaml:13 (RouteTable lab): spec.routes[6].destination: "10.0.0.1/8" has host bits set; did you mean "10.0.0.0/8"?"#) == true,
                 "\(warning)")
         let result = stream.wait()

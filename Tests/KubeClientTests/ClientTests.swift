@@ -151,6 +151,21 @@ import Testing
         }
     }
 
+    @Test func tlsServerNameIsTheNameTheCertificateIsCheckedFor() async throws {
+        let server = try ServerProcess()
+        defer { server.stop() }
+        var config = try KubeConfig.load(path: server.kubeconfig)
+        config.tlsServerName = "localhost"   // in the server certificate, beside 127.0.0.1
+        _ = try await KubeClient(config: config).list(.routeTables)
+        config.tlsServerName = "not-the-server.example"
+        do {
+            _ = try await KubeClient(config: config).list(.routeTables)
+            Issue.record("a certificate was accepted for a name it does not carry")
+        } catch let error as KubeError {
+            #expect(error.isTLS, "\(error)")
+        }
+    }
+
     @Test func errorAnswersCarryTheServersMessage() async throws {
         let server = try ServerProcess()
         defer { server.stop() }
