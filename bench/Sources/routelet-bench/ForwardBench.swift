@@ -15,7 +15,7 @@ struct ForwardBench: ParsableCommand {
     var seconds = 5
 
     @Option(help: "Runs per test and mode (median and spread are reported).")
-    var repeats = 3
+    var repeats = 5
 
     struct Sample: Codable {
         var mode: String
@@ -105,7 +105,8 @@ struct ForwardBench: ParsableCommand {
 
         var rows: [Row] = []
         print("")
-        print("test                   routelet (median, min-max)        kernel (median, min-max)          routelet/kernel")
+        func pad(_ text: String, _ width: Int) -> String { text.padding(toLength: max(width, text.count), withPad: " ", startingAt: 0) }
+        print(pad("test", 22) + pad("routelet: median (min-max)", 30) + pad("kernel: median (min-max)", 30) + "routelet/kernel")
         for test in Test.allCases {
             let ours = samples.filter { $0.mode == "routelet" && $0.test == test.rawValue }.map(\.value)
             let theirs = samples.filter { $0.mode == "kernel" && $0.test == test.rawValue }.map(\.value)
@@ -114,9 +115,10 @@ struct ForwardBench: ParsableCommand {
                           kernelMedian: median(theirs), kernelMin: theirs.min() ?? 0, kernelMax: theirs.max() ?? 0,
                           ratio: median(ours) / max(median(theirs), 1e-9))
             rows.append(row)
-            print(String(format: "%-22@ %8.2f (%.2f-%.2f) %-14@ %8.2f (%.2f-%.2f) %-14@ %.2f",
-                         test.rawValue, row.routeletMedian, row.routeletMin, row.routeletMax, test.unit,
-                         row.kernelMedian, row.kernelMin, row.kernelMax, test.unit, row.ratio))
+            print(pad(test.rawValue, 22)
+                + pad(String(format: "%.2f (%.2f-%.2f)", row.routeletMedian, row.routeletMin, row.routeletMax), 30)
+                + pad(String(format: "%.2f (%.2f-%.2f)", row.kernelMedian, row.kernelMin, row.kernelMax), 30)
+                + String(format: "%.2f  [%@]", row.ratio, test.unit))
         }
         try writeResult(Result(machine: .current(), secondsPerRun: seconds, repeats: repeats, rows: rows, samples: samples), name: "forward")
     }
