@@ -19,6 +19,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // System libraries, found through pkg-config, installed by `make deps`.
@@ -90,14 +92,24 @@ let package = Package(
         ),
 
         // A Kubernetes API client over libcurl: kubeconfig, requests, list+watch.
-        .target(name: "KubeClient", dependencies: ["CCurl", "JSONValue", "YAML", .product(name: "Logging", package: "swift-log")]),
+        .target(
+            name: "KubeClient",
+            dependencies: [
+                "CCurl", "JSONValue", "YAML",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ]
+        ),
 
         // The agent: sources, the reconcile loop, node facts, status.
         .target(
             name: "Agent",
             dependencies: [
-                "Dataplane", "Reconciler", "RouteletAPI", "YAML", "JSONValue", "Netlink", "KubeClient",
+                "Dataplane", "Reconciler", "RouteletAPI", "YAML", "JSONValue", "Netlink", "KubeClient", "DataplaneModel",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
@@ -111,6 +123,8 @@ let package = Package(
                 "KubeClient",
                 "JSONValue",
                 "CRouteletSys",
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

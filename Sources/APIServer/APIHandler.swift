@@ -80,7 +80,8 @@ public final class APIHandler: Sendable {
             if namespace != nil && !resource.namespaced { throw StatusError.pathNotFound(request.path) }
             if let subresource, !(subresource == "status" && resource.hasStatus) { throw StatusError.pathNotFound(request.path) }
             let target = Target(resource: resource, namespace: namespace ?? "", name: name, subresource: subresource)
-            recorder?.record(verb: verb(request, target), resource: resource, subresource: subresource, namespace: namespace)
+            recorder?.record(verb: verb(request, target), resource: resource, subresource: subresource, namespace: namespace,
+                             userAgent: request.headers["user-agent"] ?? "")
             return try await dispatch(request, target)
         }
     }

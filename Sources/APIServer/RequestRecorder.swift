@@ -1,9 +1,11 @@
 import Foundation
+import JSONValue
 import Synchronization
 
 /// Records which API calls were made (verb, group, resource, subresource,
 /// namespaced or not), for the RBAC test that checks the agent's ClusterRole
-/// allows exactly what the agent uses. Written as JSON lines.
+/// allows exactly what the agent uses, told apart from other clients by
+/// their User-Agent. Written as JSON lines.
 public final class RequestRecorder: Sendable {
     private let handle: Mutex<FileHandle?>
 
@@ -14,8 +16,14 @@ public final class RequestRecorder: Sendable {
         self.handle = Mutex(handle)
     }
 
-    func record(verb: String, resource: ResourceType, subresource: String?, namespace: String?) {
-        let line = "{\"verb\":\"\(verb)\",\"group\":\"\(resource.group)\",\"resource\":\"\(resource.plural)\",\"subresource\":\"\(subresource ?? "")\",\"namespaced\":\(namespace != nil)}\n"
+    func record(verb: String, resource: ResourceType, subresource: String?, namespace: String?, userAgent: String) {
+        let entry: [String: JSONValue] = [
+            "verb": .string(verb), "group": .string(resource.group), "resource": .string(resource.plural),
+            "subresource": .string(subresource ?? ""), "namespaced": .bool(namespace != nil),
+            "namespace": .string(namespace ?? ""), "userAgent": .string(userAgent),
+        ]
+        guard let data = try? JSONValue.object(JSONObject(entry.sorted { $0.key < $1.key }.map { ($0.key, $0.value) })).jsonData() else { return }
+        let line = String(decoding: data, as: UTF8.self) + "\n"
         handle.withLock { $0?.write(Data(line.utf8)) }
     }
 }

@@ -34,6 +34,7 @@ public struct AggregatorService: Service {
             defer { work?.cancel() }
             while !Task.isCancelled {
                 let leading = await elector.step()
+                AgentMetrics.aggregatorLeader(leading)
                 if leading, work == nil {
                     logger.info("aggregator lease acquired; writing RouteTable status", metadata: ["lease": "\(namespace)/routelet-aggregator"])
                     work = Task { [client, logger] in try await Aggregator(client: client, logger: logger).run() }
@@ -129,6 +130,7 @@ final class Aggregator: Sendable {
                 // The watch brings the same object; keeping it now avoids a
                 // second write if another change arrives first.
                 state.withLock { $0.tables[name] = written }
+                AgentMetrics.statusWrite("routetable")
                 logger.info("RouteTable status written", metadata: [
                     "table": "\(name)", "nodes": "\(status.nodesReady)",
                     "programmed": "\(status.condition("Programmed")?.status.rawValue ?? "")",

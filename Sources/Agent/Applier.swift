@@ -5,30 +5,41 @@ import Reconciler
 /// Stops at the first failure; the next pass reads the actual state again,
 /// so a partly applied plan is simply continued.
 public enum Applier {
-    /// Returns the number of kernel writes made (map updates and deletes,
-    /// filter attaches and detaches).
-    public static func apply(_ operations: [Operation], to dataplane: Dataplane) throws(BPFError) -> Int {
+    /// Returns the kernel writes made, by kind of operation (map updates
+    /// and deletes, filter attaches and detaches; an attach that finds the
+    /// current program already there is not a write). On a failure the
+    /// writes made so far are in the error's `writes`.
+    public static func apply(_ operations: [Operation], to dataplane: Dataplane) throws(ApplyError) -> [String: Int] {
         let maps = dataplane.maps
-        let before = maps.writes.value
-        var filterWrites = 0
+        var tally: [String: Int] = [:]
         for operation in operations {
-            switch operation {
-            case .createCounter(let id): try maps.createCounter(routeID: id)
-            case .setGroup(let id, let hops): try maps.setGroup(id, hops)
-            case .addLocalAddress(let address): try maps.addLocalAddress(address)
-            case .setRoute(let key, let entry): try maps.setRoute(key, entry)
-            case .bind(let ifindex, let table): try maps.bind(ifindex: ifindex, table: table)
-            case .attach(let ifindex):
-                if try dataplane.attach(ifindex: ifindex) != .unchanged { filterWrites += 1 }
-            case .detach(let ifindex):
-                if try dataplane.detach(ifindex: ifindex) { filterWrites += 1 }
-            case .unbind(let ifindex): try maps.unbind(ifindex: ifindex)
-            case .removeRoute(let key): try maps.removeRoute(key)
-            case .removeGroup(let id): try maps.removeGroup(id)
-            case .removeCounter(let id): try maps.removeCounter(routeID: id)
-            case .removeLocalAddress(let address): try maps.removeLocalAddress(address)
+            do {
+                var wrote = true
+                switch operation {
+                case .setGroup(let id, let hops): try maps.setGroup(id, hops)
+                case .addLocalAddress(let address): try maps.addLocalAddress(address)
+                case .setRoute(let key, let entry): try maps.setRoute(key, entry)
+                case .bind(let ifindex, let table): try maps.bind(ifindex: ifindex, table: table)
+                case .attach(let ifindex): wrote = try dataplane.attach(ifindex: ifindex) != .unchanged
+                case .detach(let ifindex): wrote = try dataplane.detach(ifindex: ifindex)
+                case .unbind(let ifindex): wrote = try maps.unbind(ifindex: ifindex)
+                case .removeRoute(let key): wrote = try maps.removeRoute(key)
+                case .removeGroup(let id): wrote = try maps.removeGroup(id)
+                case .removeCounter(let id): wrote = try maps.removeCounter(routeID: id)
+                case .removeLocalAddress(let address): wrote = try maps.removeLocalAddress(address)
+                }
+                if wrote { tally[operation.metricKind, default: 0] += 1 }
+            } catch {
+                throw ApplyError(failure: error, writes: tally)
             }
         }
-        return maps.writes.value - before + filterWrites
+        return tally
     }
+}
+
+/// A plan that failed part way: why, and what was written before.
+public struct ApplyError: Error, CustomStringConvertible {
+    public var failure: BPFError
+    public var writes: [String: Int]
+    public var description: String { "\(failure)" }
 }

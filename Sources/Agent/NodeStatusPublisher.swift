@@ -81,6 +81,7 @@ public final class RouteletNodeWriter: NodeStatusPublisher {
         }
         if result != nil {
             writes.add(1, ordering: .relaxed)
+            AgentMetrics.statusWrite("routeletnode")
             logger.info("RouteletNode status written", metadata: [
                 "node": "\(nodeName)", "tables": "\(status.tables.count)", "ready": "\(status.condition("Ready")?.status.rawValue ?? "")",
             ])

@@ -18,14 +18,17 @@ public struct ReconcileService: Service {
     /// Where the node's status goes besides the log and status.json (the
     /// RouteletNode, when the tables come from the Kubernetes API).
     let publisher: (any NodeStatusPublisher)?
+    /// What `/readyz` and the metrics endpoint learn from the loop.
+    let health: AgentHealth?
     let logger: Logger
 
     public init(configuration: AgentConfiguration, source: any TableSource, facts: any NodeFactsProvider,
-                publisher: (any NodeStatusPublisher)? = nil, logger: Logger) {
+                publisher: (any NodeStatusPublisher)? = nil, health: AgentHealth? = nil, logger: Logger) {
         self.configuration = configuration
         self.source = source
         self.facts = facts
         self.publisher = publisher
+        self.health = health
         self.logger = logger
     }
 
@@ -61,13 +64,16 @@ public struct ReconcileService: Service {
                         "bpffs": "\(configuration.pinDirectory)", "restored": "\(dataplane.restored)", "abi": "\(DataplaneABI.version)",
                     ])
                     var loop = Loop(configuration: configuration, source: source, facts: facts, publisher: publisher,
-                                    restoredAt: dataplane.restored ? Date().ISO8601Format() : nil, logger: logger)
+                                    health: health, restoredAt: dataplane.restored ? Date().ISO8601Format() : nil, logger: logger)
                     var backoff = Backoff()
                     for await trigger in triggers {
+                        let started = ContinuousClock.now
                         do {
                             try loop.pass(trigger: trigger, dataplane: dataplane)
                             backoff.reset()
                         } catch {
+                            AgentMetrics.pass(trigger: trigger.rawValue, ok: false, duration: .now - started)
+                            health?.failed()
                             let delay = backoff.next()
                             logger.error("pass failed; retrying", metadata: [
                                 "error": "\(error)", "attempt": "\(backoff.failures)", "retryIn": "\(delay)",
@@ -90,6 +96,7 @@ public struct ReconcileService: Service {
         let source: any TableSource
         let facts: any NodeFactsProvider
         let publisher: (any NodeStatusPublisher)?
+        let health: AgentHealth?
         let restoredAt: String?
         let logger: Logger
         var passes = 0
@@ -100,11 +107,12 @@ public struct ReconcileService: Service {
         var tableNames: [UInt32: String] = [:]
 
         init(configuration: AgentConfiguration, source: any TableSource, facts: any NodeFactsProvider,
-             publisher: (any NodeStatusPublisher)?, restoredAt: String?, logger: Logger) {
+             publisher: (any NodeStatusPublisher)?, health: AgentHealth?, restoredAt: String?, logger: Logger) {
             self.configuration = configuration
             self.source = source
             self.facts = facts
             self.publisher = publisher
+            self.health = health
             self.restoredAt = restoredAt
             self.logger = logger
         }
@@ -133,8 +141,17 @@ public struct ReconcileService: Service {
             let actual = try DataplaneState.read(maps: dataplane.maps)
             let plan = Planner.plan(desired: compilation.desired, actual: actual, isCurrent: dataplane.isCurrent,
                                     prune: snapshot.synced)
-            let writes = try Applier.apply(plan.operations, to: dataplane)
+            let tally: [String: Int]
+            do {
+                tally = try Applier.apply(plan.operations, to: dataplane)
+            } catch {
+                AgentMetrics.writes(error.writes, drift: trigger == .resync)
+                throw error
+            }
+            let writes = tally.values.reduce(0, +)
             let elapsed = ContinuousClock.now - started
+            AgentMetrics.writes(tally, drift: trigger == .resync)
+            AgentMetrics.pass(trigger: trigger.rawValue, ok: true, duration: elapsed)
 
             logChanges(plan.operations, actual: actual, verdicts: compilation.verdicts)
             let metadata: Logger.Metadata = [
@@ -158,8 +175,13 @@ public struct ReconcileService: Service {
                     ])
                 }
                 if let directory = configuration.stateDirectory { try status.write(to: directory) }
+                for table in status.tables { AgentMetrics.installedRoutes(table: table.name, table.routes.installed) }
+                for gone in (lastStatus?.tables ?? []) where !status.tables.contains(where: { $0.name == gone.name }) {
+                    AgentMetrics.installedRoutes(table: gone.name, 0)
+                }
                 lastStatus = status
             }
+            health?.passed(synced: snapshot.synced, tableNames: tableNames)
             // Before the first full read, the verdicts describe a partial view: not worth a write.
             guard snapshot.synced else { return }
             publish(NodeStatusBuilder.status(verdicts: compilation.verdicts, agentVersion: configuration.agentVersion,

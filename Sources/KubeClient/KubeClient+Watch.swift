@@ -1,6 +1,7 @@
 import Foundation
 import JSONValue
 import Logging
+import Metrics
 
 /// A change to a watched collection: added, modified, deleted, or `synced`
 /// once the first list is complete.
@@ -19,6 +20,7 @@ extension KubeClient {
         let task = Task {
             var machine = ListWatch(configuration: .init(watchTimeoutSeconds: watchTimeoutRange))
             var action = machine.start()
+            var relistsCounted = 0
             let path = resource.path(namespace: namespace)
             while !Task.isCancelled {
                 if action.delay > .zero {
@@ -26,6 +28,11 @@ extension KubeClient {
                 }
                 switch action {
                 case .list:
+                    if machine.counters.relists > relistsCounted {
+                        Counter(label: "routelet_kube_relists_total", dimensions: [("resource", "\(resource)")])
+                            .increment(by: machine.counters.relists - relistsCounted)
+                        relistsCounted = machine.counters.relists
+                    }
                     do {
                         let list = try await self.list(resource, namespace: namespace, labelSelector: labelSelector, fieldSelector: fieldSelector)
                         let (changes, next) = machine.listed(list)
@@ -37,6 +44,9 @@ extension KubeClient {
                         logRetry(resource, "list", error: error, next: action, failures: machine.consecutiveFailures)
                     }
                 case .watch(let version, let timeout, let bookmarks, _):
+                    if machine.counters.watches > 1 {
+                        Counter(label: "routelet_kube_watch_restarts_total", dimensions: [("resource", "\(resource)")]).increment()
+                    }
                     var query = [("watch", "true"), ("resourceVersion", version), ("timeoutSeconds", "\(timeout)")]
                     if bookmarks { query.append(("allowWatchBookmarks", "true")) }
                     if let labelSelector { query.append(("labelSelector", labelSelector)) }

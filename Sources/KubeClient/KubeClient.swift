@@ -1,6 +1,7 @@
 import Foundation
 import JSONValue
 import Logging
+import Metrics
 import Synchronization
 
 /// A client of the Kubernetes API over libcurl: get, list, create, update,
@@ -53,13 +54,14 @@ public final class KubeClient: Sendable {
                      contentType: String = "application/json", verb: String? = nil) async throws -> Data {
         let request = try makeRequest(method, path, query: query, body: body, contentType: contentType)
         let response: HTTPResponse
+        let started = ContinuousClock.now
         do {
             response = try await driver.perform(request)
         } catch let error as KubeError {
-            record(verb ?? method, outcome: error.kind == .cancelled ? "cancelled" : "error")
+            record(verb ?? method, outcome: error.kind == .cancelled ? "cancelled" : "error", duration: .now - started)
             throw error
         }
-        record(verb ?? method, outcome: "\(response.status)")
+        record(verb ?? method, outcome: "\(response.status)", duration: .now - started)
         guard (200..<300).contains(response.status) else {
             throw KubeError(request: request.summary, status: response.status, body: response.body)
         }
@@ -174,6 +176,26 @@ public final class KubeClient: Sendable {
         }
     }
 
+    // MARK: Typed
+
+    /// Every object of a collection, decoded.
+    public func list<T: Decodable>(_ type: T.Type, _ resource: KubeResource, namespace: String? = nil, labelSelector: String? = nil,
+                                   fieldSelector: String? = nil) async throws -> [T] {
+        let response = try await list(resource, namespace: namespace, labelSelector: labelSelector, fieldSelector: fieldSelector)
+        return try response.items.map { try decode(type, try $0.jsonData(), "LIST", resource) }
+    }
+
+    public func create<T: Codable>(_ object: T, _ resource: KubeResource, namespace: String? = nil) async throws -> T {
+        try decode(T.self, try await create(resource, JSONValue(encoding: object), namespace: namespace).jsonData(), "POST", resource)
+    }
+
+    /// PUT of the whole object, or of its status with `subresource: "status"`.
+    /// Fields `T` does not know are lost: to keep them, use the ``JSONValue`` forms.
+    public func replace<T: Codable>(_ object: T, _ resource: KubeResource, namespace: String? = nil, subresource: String? = nil) async throws -> T {
+        let written = try await replace(resource, JSONValue(encoding: object), namespace: namespace, subresource: subresource)
+        return try decode(T.self, try written.jsonData(), "PUT", resource)
+    }
+
     // MARK: Statistics
 
     /// Requests sent so far, by "VERB code" ("GET 200", "PUT 409", "LIST error",
@@ -182,8 +204,15 @@ public final class KubeClient: Sendable {
         statistics.withLock { $0.counts }
     }
 
-    func record(_ method: String, outcome: String) {
-        statistics.withLock { $0.counts["\(method) \(outcome)", default: 0] += 1 }
+    /// Counts a request (and, unless it is a watch, whose length is the
+    /// server's timeout, its latency) for `requestCounts()` and the metrics.
+    func record(_ verb: String, outcome: String, duration: Duration? = nil) {
+        statistics.withLock { $0.counts["\(verb) \(outcome)", default: 0] += 1 }
+        Counter(label: "routelet_kube_requests_total", dimensions: [("verb", verb.lowercased()), ("code", outcome)]).increment()
+        if let duration {
+            Timer(label: "routelet_kube_request_duration_seconds", dimensions: [("verb", verb.lowercased())])
+                .recordNanoseconds(duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000)
+        }
     }
 
     // MARK: Decoding

@@ -4,6 +4,8 @@ import Dataplane
 import Foundation
 import KubeClient
 import Logging
+import Metrics
+import Prometheus
 import ServiceLifecycle
 
 struct AgentCommand: AsyncParsableCommand {
@@ -55,13 +57,14 @@ struct AgentCommand: AsyncParsableCommand {
         let logger = Logger(label: "routelet.agent")
         let configuration = agent.configuration(nodeLabels: try parseLabels(nodeLabels))
         let facts = try NetlinkNodeFacts(logger: logger)
-        var services: [ServiceGroupConfiguration.ServiceConfiguration]
+        let health = AgentHealth()
+        var services = try agent.metricsServices(health: health, logger: logger)
         if let manifests {
             logger.info("routelet agent starting", metadata: [
                 "version": "\(RouteletVersion.string)", "node": "\(configuration.nodeName)", "manifests": "\(manifests)",
             ])
             let source = ManifestTableSource(directory: manifests)
-            services = [.init(service: ReconcileService(configuration: configuration, source: source, facts: facts, logger: logger))]
+            services.append(.init(service: ReconcileService(configuration: configuration, source: source, facts: facts, health: health, logger: logger)))
         } else {
             let config: KubeConfig
             do {
@@ -73,8 +76,8 @@ struct AgentCommand: AsyncParsableCommand {
                 "version": "\(RouteletVersion.string)", "node": "\(configuration.nodeName)", "api": "\(config.server)",
                 "config": "\(config.origin)",
             ])
-            services = agent.kubernetesServices(configuration: configuration, client: KubeClient(config: config, userAgent: agent.userAgent),
-                                                configNamespace: config.namespace, facts: facts, logger: logger)
+            services += agent.kubernetesServices(configuration: configuration, client: KubeClient(config: config, userAgent: agent.userAgent),
+                                                 configNamespace: config.namespace, facts: facts, health: health, logger: logger)
         }
         let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
@@ -101,6 +104,12 @@ struct AgentOptions: ParsableArguments {
     @Option(help: "Where to write the per-table status summary (status.json) that `routelet dump` shows.")
     var stateDir = "/run/routelet"
 
+    @Option(help: ArgumentHelp("Serve /metrics, /healthz and /readyz here (\"\" turns it off).", valueName: "[host]:port"))
+    var metricsAddr = ":9464"
+
+    @Option(help: "Routes with their own packet and byte series in /metrics, at most (the rest count in their table's totals).")
+    var metricsMaxRoutes = 1000
+
     @Option(help: "Log format: text or json.")
     var logFormat: LogFormatArgument = LogFormatArgument(.text)
 
@@ -110,6 +119,35 @@ struct AgentOptions: ParsableArguments {
     func validate() throws {
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level \(logLevel) is not a log level") }
         guard leaseDuration.duration >= .seconds(3) else { throw ValidationError("--lease-duration must be at least 3s") }
+        _ = try metricsAddress()
+        guard metricsMaxRoutes >= 0 else { throw ValidationError("--metrics-max-routes must not be negative") }
+    }
+
+    /// --metrics-addr as (host, port); nil when turned off.
+    func metricsAddress() throws -> (host: String, port: Int)? {
+        guard !metricsAddr.isEmpty else { return nil }
+        guard let colon = metricsAddr.lastIndex(of: ":"), let port = Int(metricsAddr[metricsAddr.index(after: colon)...]),
+              (1...65535).contains(port) else {
+            throw ValidationError("--metrics-addr \(metricsAddr): expected [host]:port, like :9464 or 127.0.0.1:9464")
+        }
+        let host = String(metricsAddr[..<colon]).trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
+        return (host.isEmpty ? "0.0.0.0" : host, port)
+    }
+
+    /// The Prometheus backend for swift-metrics, and the endpoint serving it.
+    func metricsServices(health: AgentHealth, logger: Logger) throws -> [ServiceGroupConfiguration.ServiceConfiguration] {
+        let registry = PrometheusCollectorRegistry()
+        var factory = PrometheusMetricsFactory(registry: registry)
+        // Passes take from well under a millisecond to tens of seconds (1M routes).
+        factory.defaultDurationHistogramBuckets = [.microseconds(500), .milliseconds(1), .milliseconds(2.5), .milliseconds(5),
+                                                   .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100),
+                                                   .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2.5), .seconds(5),
+                                                   .seconds(10), .seconds(30), .seconds(60)]
+        MetricsSystem.bootstrap(factory)
+        Gauge(label: "routelet_info", dimensions: [("version", RouteletVersion.string), ("abi", "\(DataplaneABI.version)")]).record(1)
+        guard let address = try metricsAddress() else { return [] }
+        return [.init(service: MetricsServer(host: address.host, port: address.port, registry: registry, health: health,
+                                             pinDirectory: bpffsDirectory, maxRouteSeries: metricsMaxRoutes, logger: logger))]
     }
 
     func bootstrapLogging() {
@@ -128,14 +166,16 @@ struct AgentOptions: ParsableArguments {
     /// The agent against the Kubernetes API: the reconcile loop fed by
     /// watches, writing its RouteletNode, and the aggregator candidate.
     func kubernetesServices(configuration: AgentConfiguration, client: KubeClient, configNamespace: String?,
-                            facts: any NodeFactsProvider, logger: Logger) -> [ServiceGroupConfiguration.ServiceConfiguration] {
+                            facts: any NodeFactsProvider, health: AgentHealth,
+                            logger: Logger) -> [ServiceGroupConfiguration.ServiceConfiguration] {
         let namespace = self.namespace
             ?? ProcessInfo.processInfo.environment["POD_NAMESPACE"].flatMap { $0.isEmpty ? nil : $0 }
             ?? configNamespace ?? "routelet-system"
         let source = KubernetesTableSource(client: client, nodeName: configuration.nodeName, logger: logger)
         let writer = RouteletNodeWriter(client: client, nodeName: configuration.nodeName, logger: logger)
         return [
-            .init(service: ReconcileService(configuration: configuration, source: source, facts: facts, publisher: writer, logger: logger)),
+            .init(service: ReconcileService(configuration: configuration, source: source, facts: facts, publisher: writer,
+                                            health: health, logger: logger)),
             .init(service: AggregatorService(client: client, identity: configuration.nodeName, namespace: namespace,
                                              leaseDuration: leaseDuration.duration, logger: logger)),
         ]

@@ -47,13 +47,19 @@ struct StandaloneCommand: AsyncParsableCommand {
         logger.info("routelet standalone starting", metadata: [
             "version": "\(RouteletVersion.string)", "node": "\(configuration.nodeName)", "api": "\(config.server)",
         ])
+        let health = AgentHealth()
+        let metrics = try agent.metricsServices(health: health, logger: agentLogger)
         let agentServices = agent.kubernetesServices(
             configuration: configuration, client: client, configNamespace: nil,
-            facts: try NetlinkNodeFacts(logger: agentLogger), logger: agentLogger)
-        let registration = NodeRegistration(client: client, name: configuration.nodeName, labels: try parseLabels(nodeLabels), logger: logger)
-        let agentSide = AfterServerReady(client: client, services: [registration] + agentServices.map(\.service), logger: logger)
+            facts: try NetlinkNodeFacts(logger: agentLogger), health: health, logger: agentLogger)
+        // What a kubelet would do here is not the agent's business: its own
+        // client, with its own User-Agent, so that the request log (and the
+        // RBAC test reading it) tells the two apart.
+        let hostClient = KubeClient(config: config, userAgent: "routelet-standalone/\(RouteletVersion.string)")
+        let registration = NodeRegistration(client: hostClient, name: configuration.nodeName, labels: try parseLabels(nodeLabels), logger: logger)
+        let agentSide = AfterServerReady(client: hostClient, services: [registration] + agentServices.map(\.service), logger: logger)
         let group = ServiceGroup(configuration: .init(
-            services: [.init(service: apiserver), .init(service: agentSide)],
+            services: [.init(service: apiserver), .init(service: agentSide)] + metrics,
             gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
     }
