@@ -132,8 +132,10 @@ static __always_inline void rl_count(void *map, __u32 key, __u64 bytes)
 		c->packets++;
 		c->bytes += bytes;
 	} else if (map == (void *)&rl_route_stats) {
-		/* The agent normally creates the entry with the route; create it
-		 * here too so that a lost write never loses packets. */
+		/* A route's counter is created on its first packet: the agent
+		 * does not write one per route up front (a per-CPU hash entry
+		 * costs a slow allocation; most routes of a big table see no
+		 * traffic). It removes the counters of routes that are gone. */
 		struct rl_counter first = { .packets = 1, .bytes = bytes };
 
 		bpf_map_update_elem(&rl_route_stats, &key, &first, BPF_NOEXIST);

@@ -189,16 +189,6 @@ public struct RouterMaps: Sendable {
 
     // MARK: Counters
 
-    /// Creates a zeroed counter for a new route id; an existing one is kept,
-    /// so counters never go backwards.
-    public func createCounter(routeID: UInt32) throws(BPFError) {
-        do {
-            try routeStats.update(routeID, everyCPU: rl_counter(), .onlyNew)
-        } catch where error.errno == EEXIST {
-            return
-        }
-    }
-
     @discardableResult
     public func removeCounter(routeID: UInt32) throws(BPFError) -> Bool {
         try routeStats.delete(routeID)

@@ -3,7 +3,6 @@ import NetAddress
 
 /// One change to the data plane. `apply` executes them in order.
 public enum Operation: Hashable, Sendable, CustomStringConvertible {
-    case createCounter(routeID: UInt32)
     case setGroup(id: UInt32, nexthops: [NextHop])
     case addLocalAddress(IPAddress)
     case setRoute(RouteKey, RouteEntry)
@@ -18,7 +17,6 @@ public enum Operation: Hashable, Sendable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case .createCounter(let id): "create counter \(id)"
         case .setGroup(let id, let hops): "set group \(id) \(hops)"
         case .addLocalAddress(let address): "protect \(address)"
         case .setRoute(let key, let entry): "set \(key) -> \(entry.action) (id \(entry.id))"
@@ -106,9 +104,11 @@ public enum Planner {
         }
 
         var operations: [Operation] = []
-        // 1. What routes point to: counters, groups; and the node's own addresses.
+        // 1. What routes point to: groups; and the node's own addresses.
+        // A route's counter is created by the program on its first packet
+        // (creating 1M per-CPU entries up front costs ~12 s of syscalls,
+        // see docs/performance.md); stale ones are removed below.
         let desiredIDs = Set(entries.values.map(\.id))
-        operations += desiredIDs.subtracting(actual.routeCounters.keys).sorted().map { .createCounter(routeID: $0) }
         operations += newGroups.map { .setGroup(id: $0.0, nexthops: $0.1) }
         operations += desired.localAddresses.subtracting(actual.localAddresses).sorted().map { .addLocalAddress($0) }
         // 2. Routes, new or changed in place.

@@ -34,7 +34,6 @@ import Testing
             try maps.setGroup(UInt32(10 + link), [NextHop(ifindex: ifindex[name]!, gateway: gateway6)])
             for (id, group, prefix) in [(ID.v4[link - 1], UInt32(link), "198.18.\(link).0/24"),
                                         (ID.v6[link - 1], UInt32(10 + link), "2001:db8:\(link)::/64")] {
-                try maps.createCounter(routeID: id)
                 try maps.setRoute(RouteKey(table: 1, prefix: IPPrefix(prefix)!), RouteEntry(id: id, action: .forward(group: group)))
             }
             try maps.addLocalAddress(IPAddress(router.v4)!)
@@ -146,7 +145,6 @@ import Testing
         #expect(try maps.counter(routeID: ID.v4[1])?.packets == before + 3)
 
         // Local: the router's own stack answers.
-        try maps.createCounter(routeID: 90)
         try maps.setRoute(RouteKey(table: 1, prefix: IPPrefix("198.18.9.0/24")!), RouteEntry(id: 90, action: .local))
         #expect(try Traffic.ping(from: lab.hostA, "198.18.9.1") == 3, "Local route delivers to the router")
         #expect(try maps.counter(routeID: 90)?.packets == 3)

@@ -22,7 +22,6 @@ struct Model {
 
     mutating func apply(_ operation: Operation) {
         switch operation {
-        case .createCounter(let id): state.routeCounters[id] = state.routeCounters[id] ?? .zero
         case .setGroup(let id, let hops): state.groups[id] = hops
         case .addLocalAddress(let address): state.localAddresses.insert(address)
         case .setRoute(let key, let entry): state.routes[key] = entry
@@ -103,9 +102,6 @@ func randomDesired(_ random: inout SeededRandom) -> DesiredDataplane {
                 let working = model.workingRoutes
                 for key in kept where working[key] == nil {
                     Issue.record("seed \(seed), step \(step) (\(operation)): \(key) has no working entry")
-                }
-                for (key, entry) in model.state.routes where model.state.routeCounters[entry.id] == nil {
-                    Issue.record("seed \(seed), step \(step): \(key) counts into a missing counter \(entry.id)")
                 }
                 for ifindex in keptBindings where model.state.bindings[ifindex] == nil {
                     Issue.record("seed \(seed), step \(step): ifindex \(ifindex) lost its table")
