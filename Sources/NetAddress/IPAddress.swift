@@ -125,13 +125,19 @@ public struct IPPrefix: Hashable, Sendable, Comparable, CustomStringConvertible 
     }
 
     public static func parse(_ text: some StringProtocol) -> Result<IPPrefix, ParseError> {
-        let parts = text.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false)
-        guard parts.count == 2 else { return .failure(.missingLength) }
-        guard let address = IPAddress(parts[0]) else { return .failure(.badAddress) }
+        // Bytes, not Characters: a table of 10,000 routes parses this often.
+        let utf8 = text.utf8
+        guard let slash = utf8.firstIndex(of: UInt8(ascii: "/")) else { return .failure(.missingLength) }
+        guard let address = IPAddress(text[..<slash]) else { return .failure(.badAddress) }
         let maximum = address.family.bitCount
-        guard parts[1].count <= 3, parts[1].allSatisfy(\.isASCII), parts[1].allSatisfy(\.isNumber),
-              let length = Int(parts[1]), length <= maximum,
-              parts[1] == String(length) else {
+        let digits = utf8[utf8.index(after: slash)...]
+        // 1-3 ASCII digits, no leading zero ("08" is not canonical), at most the family's bits.
+        var length = 0
+        for byte in digits {
+            guard (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) else { return .failure(.badLength(maximum: maximum)) }
+            length = length * 10 + Int(byte - UInt8(ascii: "0"))
+        }
+        guard (1...3).contains(digits.count), digits.count == 1 || digits.first != UInt8(ascii: "0"), length <= maximum else {
             return .failure(.badLength(maximum: maximum))
         }
         let canonical = IPPrefix(address: address.masked(to: length), length: length)!
