@@ -166,6 +166,29 @@ import Testing
         }
     }
 
+    @Test func typedObjectsRoundTrip() async throws {
+        let server = try ServerProcess()
+        defer { server.stop() }
+        let client = try KubeClient(config: KubeConfig.load(path: server.kubeconfig))
+        struct Lease: Codable, Equatable {
+            struct Metadata: Codable, Equatable { var name: String; var namespace: String?; var resourceVersion: String? }
+            struct Spec: Codable, Equatable { var holderIdentity: String }
+            var apiVersion = "coordination.k8s.io/v1"
+            var kind = "Lease"
+            var metadata: Metadata
+            var spec: Spec
+        }
+        var created = try await client.create(Lease(metadata: .init(name: "l1"), spec: .init(holderIdentity: "a")), .leases,
+                                              namespace: "default")
+        #expect(created.metadata.resourceVersion != nil)
+        created.spec.holderIdentity = "b"
+        let replaced = try await client.replace(created, .leases, namespace: "default")
+        #expect(replaced.spec.holderIdentity == "b")
+        let listed = try await client.list(Lease.self, .leases, namespace: "default")
+        #expect(listed.map(\.spec.holderIdentity) == ["b"])
+        #expect(try await client.get(Lease.self, .leases, name: "l1", namespace: "default") == replaced)
+    }
+
     @Test func errorAnswersCarryTheServersMessage() async throws {
         let server = try ServerProcess()
         defer { server.stop() }

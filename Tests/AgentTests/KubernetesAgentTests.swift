@@ -1,0 +1,53 @@
+import Dataplane
+import Foundation
+import NetLab
+import Testing
+
+/// `routelet agent --kubeconfig` and `routelet apiserver` as two processes
+/// in the lab's router namespace, so that the API server can go away while
+/// the agent runs, and the agent can start while the API server is away.
+@Suite(.serialized) struct KubernetesAgentTests {
+    let b = RouterLab.address(host: 2)
+
+    @Test func theDataPlaneOutlivesTheAPIServerAndNothingIsPrunedBeforeTheFirstList() throws {
+        let env = try AgentLab()
+        defer { env.tearDown() }
+        let apiArguments = ["apiserver", "--listen", "127.0.0.1:6443", "--data-dir", "\(env.stateDir)/api", "--kubeconfig-out", env.kubeconfig]
+        var apiserver = try AgentProcess(router: env.lab.router, arguments: apiArguments)
+        defer { apiserver.stop() }
+        try apiserver.waitForLog("the API server") { $0["msg"] == "API server listening" }
+        let agentArguments = ["agent", "--kubeconfig", env.kubeconfig, "--node-name", "lab-router", "--bpffs-dir", env.pins,
+                              "--state-dir", env.stateDir, "--resync-period", "500ms", "--metrics-addr", ""]
+        var agent = try AgentProcess(router: env.lab.router, arguments: agentArguments)
+        defer { agent.stop() }
+
+        #expect(try env.kubectl(["apply", "-f", "-"], input: labTable()).status == 0)
+        #expect(try waitUntil { try installedRoute(env.maps(), "198.18.2.0/24") != nil } != nil, "\(agent.rawLog)")
+        #expect(try Traffic.ping(from: env.lab.hostA, b.v4) == 3)
+        // One agent, no Node object: it still writes its RouteletNode and, as the aggregator, the table's status.
+        #expect(try waitUntil { try env.jsonpath("rn/lab-router", ".status.summary.routesInstalled") == "6" } != nil, "\(agent.rawLog)")
+
+        // The API server goes away: the data plane stays, and resyncs keep it.
+        apiserver.stop(signal: SIGKILL)
+        Thread.sleep(forTimeInterval: 2)
+        #expect(try Traffic.ping(from: env.lab.hostA, b.v4) == 3)
+        #expect(agent.process.isRunning)
+
+        // The agent restarts while the API server is still away: it has no
+        // full list, so it removes nothing from the pinned state.
+        agent.stop()
+        let routes = try env.maps().routes().routes
+        agent = try AgentProcess(router: env.lab.router, arguments: agentArguments)
+        try agent.waitForLog("a retried list") { $0["msg"]?.contains("list of routetables.routelet.dev failed") == true }
+        Thread.sleep(forTimeInterval: 1.5)
+        #expect(try env.maps().routes().routes == routes, "nothing pruned before the first list")
+        #expect(try Traffic.ping(from: env.lab.hostA, b.v4) == 3)
+
+        // The API server is back, without the table: the agent lists, and only now removes it.
+        apiserver = try AgentProcess(router: env.lab.router, arguments: apiArguments)
+        try apiserver.waitForLog("the API server") { $0["msg"] == "API server listening" }
+        #expect(try env.kubectl(["delete", "rt", "lab"]).status == 0)
+        #expect(try waitUntil(20) { try env.maps().routes().routes.isEmpty } != nil, "\(agent.rawLog)")
+        #expect(agent.entries("source synced: removals enabled").count == 1)
+    }
+}
