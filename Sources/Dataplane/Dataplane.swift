@@ -8,8 +8,12 @@ import Foundation
 ///
 /// Opening reuses the maps an earlier process pinned there (same ABI
 /// version), so routes, groups and counters survive restarts; only missing
-/// maps are created. The program stays attached to interfaces after this
-/// object, or the whole process, goes away.
+/// maps are created. The program is pinned there too and reused when its
+/// code and maps are this build's, so that a restarted agent finds its own
+/// program attached, by id: telling what an arbitrary attached program is
+/// would need CAP_SYS_ADMIN (opening a program by id), which the agent does
+/// not have in a cluster. The program stays attached to interfaces after
+/// this object, or the whole process, goes away.
 public final class Dataplane {
     public let pinDirectory: String
     public let maps: RouterMaps
@@ -17,10 +21,16 @@ public final class Dataplane {
     public let restored: Bool
     /// The kernel's tag of the loaded router program.
     public let programTag: String
+    /// The kernel's id of the router program this data plane attaches.
+    public let programID: UInt32
+
+    /// The router program's pin, beside the maps'.
+    public static let programPin = "prog_rl_router"
 
     private let object: BPFObject
     private let programFD: Int32
-    private let programMapIDs: Set<UInt32>
+    /// The pinned program, when reused (this object then holds its descriptor).
+    private let reusedProgramFD: Int32?
 
     /// Loads the router program embedded in this binary and opens (or
     /// creates) its pinned maps under `pinDirectory`, mounting a bpffs there
@@ -40,12 +50,40 @@ public final class Dataplane {
         for name in RouterMaps.names { descriptors[name] = try object.mapFD(name) }
         maps = try RouterMaps(descriptors: descriptors)
         try maps.recordABIVersion()
-        programFD = try object.programFD("rl_router")
-        let info = try ProgramInfo(fd: programFD, what: "program rl_router")
-        programTag = info.tag
-        programMapIDs = info.mapIDs
+        let loadedFD = try object.programFD("rl_router")
+        let loaded = try ProgramInfo(fd: loadedFD, what: "program rl_router")
+        let pin = "\(pinDirectory)/\(Self.programPin)"
+        if let pinned = Self.reusablePin(pin, like: loaded) {
+            programFD = pinned.fd
+            reusedProgramFD = pinned.fd
+            programID = pinned.id
+        } else {
+            unlink(pin)
+            try bpfCall("bpf_obj_pin", pin) { bpf_obj_pin(loadedFD, pin) }
+            programFD = loadedFD
+            reusedProgramFD = nil
+            programID = loaded.id
+        }
+        programTag = loaded.tag
         self.pinDirectory = pinDirectory
         restored = existing.count == RouterMaps.names.count
+    }
+
+    deinit {
+        if let reusedProgramFD { close(reusedProgramFD) }
+    }
+
+    /// The program pinned at `path` when it is the same code over the same
+    /// maps as `loaded` (a restart of the same build); nil otherwise.
+    private static func reusablePin(_ path: String, like loaded: ProgramInfo) -> (fd: Int32, id: UInt32)? {
+        let fd = bpf_obj_get(path)
+        guard fd >= 0 else { return nil }
+        guard let pinned = try? ProgramInfo(fd: fd, what: path), pinned.name == loaded.name, pinned.tag == loaded.tag,
+              pinned.mapIDs == loaded.mapIDs else {
+            close(fd)
+            return nil
+        }
+        return (fd, pinned.id)
     }
 
     /// What ``attach(ifindex:)`` did.
@@ -65,10 +103,9 @@ public final class Dataplane {
         return current == nil ? .attached : .replaced
     }
 
-    /// Whether an attached filter runs this very program over these maps.
+    /// Whether an attached filter runs this very program (over these maps).
     public func isCurrent(_ attachment: TCAttachment) -> Bool {
-        attachment.programName == "rl_router" && attachment.programTag == programTag
-            && attachment.mapIDs == programMapIDs
+        attachment.programID == programID
     }
 
     @discardableResult

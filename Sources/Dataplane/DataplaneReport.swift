@@ -42,7 +42,9 @@ public struct DataplaneReport: Codable, Sendable, Equatable {
         let ifindexes = Set(state.bindings.keys).union(state.attachments.keys).sorted()
         interfaces = ifindexes.map { ifindex in
             Interface(name: name(ifindex), ifindex: ifindex, table: state.bindings[ifindex],
-                      filter: state.attachments[ifindex].map { "\($0.programName) id \($0.programID) tag \($0.programTag)" })
+                      filter: state.attachments[ifindex].map { attachment in
+                          attachment.program.map { "\($0.name) id \(attachment.programID) tag \($0.tag)" } ?? "id \(attachment.programID)"
+                      })
         }
         routes = state.routes.sorted { $0.key < $1.key }.map { key, entry in
             let counter = state.routeCounters[entry.id] ?? .zero

@@ -9,7 +9,7 @@ extension DataplaneState {
     public static func read(maps: RouterMaps, interfaces: [UInt32]? = nil) throws(BPFError) -> DataplaneState {
         var state = DataplaneState()
         for ifindex in interfaces ?? Interfaces.all().keys.sorted() {
-            if let attachment = try TC.query(ifindex: ifindex), attachment.programName == "rl_router" {
+            if let attachment = try TC.query(ifindex: ifindex), attachment.isRouter {
                 state.attachments[ifindex] = attachment
             }
         }
@@ -35,10 +35,10 @@ public enum Cleanup {
     public static func run(pinDirectory: String) throws(BPFError) -> Report {
         var report = Report()
         for (ifindex, name) in Interfaces.all().sorted(by: { $0.key < $1.key }) {
-            guard let attachment = try TC.query(ifindex: ifindex), attachment.programName == "rl_router" else { continue }
+            guard let attachment = try TC.query(ifindex: ifindex), attachment.isRouter else { continue }
             if try TC.detach(ifindex: ifindex) { report.detached.append(name) }
         }
-        for name in RouterMaps.names {
+        for name in RouterMaps.names + [Dataplane.programPin] {
             let path = "\(pinDirectory)/\(name)"
             if unlink(path) == 0 {
                 report.unpinned.append(path)

@@ -35,9 +35,11 @@ public enum TC {
         // No clsact qdisc (EINVAL) or no filter at our handle (ENOENT).
         if result == -ENOENT || result == -EINVAL { return nil }
         try bpfCall("bpf_tc_query", Interfaces.describe(ifindex)) { result }
-        let info = try ProgramInfo(id: opts.prog_id)
-        return TCAttachment(ifindex: ifindex, programID: opts.prog_id, programName: info.name,
-                            programTag: info.tag, mapIDs: info.mapIDs)
+        // Details need the program opened by id, which takes CAP_SYS_ADMIN;
+        // without it, the id alone identifies the program (see Dataplane).
+        let info = try? ProgramInfo(id: opts.prog_id)
+        return TCAttachment(ifindex: ifindex, programID: opts.prog_id,
+                            program: info.map { .init(name: $0.name, tag: $0.tag, mapIDs: $0.mapIDs) })
     }
 
     /// Attaches `programFD`, or atomically replaces the program of an
@@ -65,6 +67,7 @@ public enum TC {
 
 /// What the kernel says about a loaded program.
 struct ProgramInfo {
+    var id: UInt32
     var name: String
     var tag: String
     var mapIDs: Set<UInt32>
@@ -86,6 +89,7 @@ struct ProgramInfo {
             return bpf_obj_get_info_by_fd(fd, &info, &length)
         }
         try bpfCall("bpf_obj_get_info_by_fd", what) { result }
+        id = info.id
         name = withUnsafeBytes(of: info.name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
         tag = withUnsafeBytes(of: info.tag) { $0.map { String($0, radix: 16).leftPadded(to: 2) }.joined() }
         self.mapIDs = Set(mapIDs.prefix(Int(min(info.nr_map_ids, 64))))

@@ -27,7 +27,7 @@ struct Model {
         case .setRoute(let key, let entry): state.routes[key] = entry
         case .bind(let ifindex, let table): state.bindings[ifindex] = table
         case .attach(let ifindex):
-            state.attachments[ifindex] = TCAttachment(ifindex: ifindex, programID: 1, programName: "rl_router", programTag: "t", mapIDs: [])
+            state.attachments[ifindex] = TCAttachment(ifindex: ifindex, programID: 1)
         case .detach(let ifindex): state.attachments[ifindex] = nil
         case .unbind(let ifindex): state.bindings[ifindex] = nil
         case .removeRoute(let key): state.routes[key] = nil
@@ -74,7 +74,7 @@ func randomDesired(_ random: inout SeededRandom) -> DesiredDataplane {
 }
 
 @Suite struct PlannerTests {
-    let current: (TCAttachment) -> Bool = { $0.programTag == "t" }
+    let current: (TCAttachment) -> Bool = { $0.programID == 1 }
 
     @Test func planningAStateAgainstItselfIsEmpty() {
         var random = SeededRandom(state: 1)
@@ -145,7 +145,7 @@ func randomDesired(_ random: inout SeededRandom) -> DesiredDataplane {
         desired.bindings[3] = 7
         var actual = DataplaneState()
         actual.bindings[3] = 7
-        actual.attachments[3] = TCAttachment(ifindex: 3, programID: 9, programName: "rl_router", programTag: "old", mapIDs: [])
+        actual.attachments[3] = TCAttachment(ifindex: 3, programID: 9)
         let planted = RouteKey(table: 7, prefix: IPPrefix("10.66.0.0/16")!)
         actual.routes[planted] = RouteEntry(id: 5, action: .blackhole)
         let plan = Planner.plan(desired: desired, actual: actual, isCurrent: current)

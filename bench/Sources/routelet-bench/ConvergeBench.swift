@@ -123,7 +123,7 @@ struct ConvergeBench: ParsableCommand {
                 of: "gateway: 198.18.0.2, interface: out0, metric: 0}", with: "gateway: 198.18.0.3, interface: out0, metric: 0}",
                 options: [], range: text.range(of: "gateway: 198.18.0.2, interface: out0, metric: 0}"))
                 .write(toFile: path, atomically: true, encoding: .utf8)
-            try agent.waitForPass(where: { $0["trigger"] == "manifests" && $0["writes"] != "0" }, timeout: 120)
+            try agent.waitForPass(where: { $0["trigger"] == "tables" && $0["writes"] != "0" }, timeout: 120)
             change = Date().timeIntervalSince(changeStart)
         }
         return Row(routes: count, tables: tables, agentSeconds: agentSeconds, agentPassSeconds: passSeconds, agentPeakRSSMiB: rss,
