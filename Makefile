@@ -3,13 +3,14 @@
 #   make demo    install what is missing, build, run the namespace lab demo
 #   make test    install what is missing, build, run every test
 #   make bench   benchmarks (never part of make test)
+#   make image   the container image, where a container engine runs
 
 SWIFT_BIN ?= /opt/swift/usr/bin
 export PATH := $(SWIFT_BIN):$(PATH)
 SWIFT ?= swift
 BUILD_FLAGS ?=
 
-.PHONY: all deps build bpf test demo bench clean
+.PHONY: all deps build bpf test demo bench clean validate-manifests image
 
 all: build
 
@@ -25,7 +26,7 @@ build: deps
 bpf:
 	$(MAKE) -C bpf PROGRAMS="router bench_router bench_empty bench_fib"
 
-test: build
+test: build validate-manifests
 	@scripts/require-root.sh "make test"
 	@scripts/debian-kubectl.sh
 	$(SWIFT) build --build-tests $(BUILD_FLAGS)
@@ -47,6 +48,15 @@ bench: deps
 	.build/release/routelet-bench converge
 	.build/release/routelet-bench apply-latency
 	.build/release/routelet-bench forward
+
+# manifests/ and helm-chart/ against the Kubernetes schemas (docs/install.md).
+validate-manifests:
+	@scripts/install-validators.sh
+	scripts/validate-manifests.py
+
+# The container image (Dockerfile), where docker, podman or buildah runs.
+image:
+	scripts/build-image.sh $(IMAGE)
 
 clean:
 	rm -rf .build bpf/build
