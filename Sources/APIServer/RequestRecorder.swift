@@ -10,7 +10,7 @@ public final class RequestRecorder: Sendable {
     private let handle: Mutex<FileHandle?>
 
     public init(path: String) throws {
-        FileManager.default.createFile(atPath: path, contents: nil)
+        _ = FileManager.default.createFile(atPath: path, contents: nil)
         guard let handle = FileHandle(forWritingAtPath: path) else { throw APIServerError("cannot open the request log \(path)") }
         handle.seekToEndOfFile()
         self.handle = Mutex(handle)
