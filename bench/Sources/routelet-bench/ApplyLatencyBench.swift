@@ -61,7 +61,7 @@ struct ApplyLatencyBench: AsyncParsableCommand {
         standalone.arguments = ["--net=/run/netns/\(lab.router.name)", routeletExecutable, "standalone", "--listen", "127.0.0.1:6443",
                                 "--data-dir", "\(work)/api", "--kubeconfig-out", "\(work)/kubeconfig", "--node-name", "bench",
                                 "--bpffs-dir", pins, "--state-dir", "\(work)/state", "--resync-period", "10m", "--log-format", "json"]
-        FileManager.default.createFile(atPath: "\(work)/routelet.log", contents: nil)
+        _ = FileManager.default.createFile(atPath: "\(work)/routelet.log", contents: nil)
         standalone.standardError = FileHandle(forWritingAtPath: "\(work)/routelet.log")
         standalone.standardOutput = FileHandle.nullDevice
         try standalone.run()

@@ -98,7 +98,7 @@ struct ForwardBench: ParsableCommand {
 
         // routelet: the agent programs the lab's table (kernel forwarding off).
         try FileManager.default.createDirectory(atPath: "\(work)/manifests", withIntermediateDirectories: true)
-        try labManifest.write(toFile: "\(work)/manifests/lab.yaml", atomically: true, encoding: .utf8)
+        try Self.labManifest.write(toFile: "\(work)/manifests/lab.yaml", atomically: true, encoding: .utf8)
         agent = try AgentRun(namespace: lab.router, manifests: "\(work)/manifests", pins: pins, stateDir: "\(work)/state")
         try agent?.waitForPass(1, timeout: 30)
         try measureAll(mode: "routelet", lab: lab, server: serverAddress, into: &samples)
@@ -156,7 +156,7 @@ struct ForwardBench: ParsableCommand {
     }
 
     /// A and B's subnets on-link; what the kernel has as connected routes.
-    let labManifest = """
+    static let labManifest = """
         apiVersion: routelet.dev/v1alpha1
         kind: RouteTable
         metadata: {name: forward}
