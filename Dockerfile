@@ -6,8 +6,8 @@
 #
 # The DaemonSet (manifests/daemonset.yaml) runs `routelet agent`.
 
-# --- Build: the Swift toolchain on Debian 12 ---------------------------------
-FROM swift:6.1-bookworm AS build
+# --- Build: the Swift toolchain on Debian 12 (the version the tests run with) --
+FROM swift:6.3-bookworm AS build
 
 # The C libraries routelet links (their -dev packages, found by pkg-config),
 # and make + base64 for bpf/Makefile. The BPF objects are compiled by the
