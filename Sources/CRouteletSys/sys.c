@@ -52,3 +52,7 @@ int rl_set_link_up(const char *name, int up)
 	errno = saved;
 	return result;
 }
+
+int rl_accept_nonblock_cloexec(int listener) {
+    return accept4(listener, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+}

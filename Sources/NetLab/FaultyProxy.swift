@@ -1,3 +1,4 @@
+import CRouteletSys
 import Glibc
 import Synchronization
 
@@ -52,12 +53,11 @@ public final class FaultyProxy: Sendable {
     public init(target port: UInt16, targetHost: String = "127.0.0.1") throws {
         let target = try TargetAddress(host: targetHost, port: port)
         let (listener, listenPort) = try Self.listenOnLoopback()
-        // EFD_NONBLOCK and EFD_CLOEXEC are O_NONBLOCK and O_CLOEXEC.
-        let wake = GNU.eventfd.map { $0(0, O_NONBLOCK | O_CLOEXEC) } ?? -1
+        let wake = rl_eventfd_nonblock_cloexec()
         guard wake >= 0 else {
             let code = errno
             _ = close(listener)
-            throw Failure("eventfd", errno: GNU.eventfd == nil ? ENOSYS : code)
+            throw Failure("eventfd", errno: code)
         }
         let shared = Shared(listener: listener, wake: wake)
         let body = ThreadBody {
@@ -329,7 +329,7 @@ private struct Loop {
     }
 
     mutating func run() {
-        _ = GNU.setThreadName.map { $0(pthread_self(), "faulty-proxy") }
+        _ = rl_set_current_thread_name("faulty-proxy")
         let shared = self.shared
         var fds: [pollfd] = []
         while true {
@@ -395,7 +395,9 @@ private struct Loop {
 
     private mutating func acceptPending(_ state: inout Shared.State) {
         while true {
-            let client = retryingEINTR { GNU.accept4(shared.listener, nil, nil, Int32(SOCK_NONBLOCK.rawValue | SOCK_CLOEXEC.rawValue)) }
+            // accept4 with SOCK_CLOEXEC: a concurrent fork+exec (tests run
+            // kubectl) must not inherit the socket and keep a "closed" connection open.
+            let client = retryingEINTR { rl_accept_nonblock_cloexec(shared.listener) }
             if client < 0 {
                 switch errno {
                 case EAGAIN, EWOULDBLOCK: return
@@ -454,23 +456,6 @@ private struct Loop {
         _ = setsockopt(fd, SOL_SOCKET, SO_LINGER, &linger, socklen_t(MemoryLayout<Glibc.linger>.size))
         _ = Glibc.close(fd)
     }
-}
-
-/// Linux calls the Glibc module leaves out (it is built without _GNU_SOURCE),
-/// looked up in libc by name. accept4 matters: a plain accept followed by
-/// fcntl(FD_CLOEXEC) would let a concurrent fork+exec (tests run kubectl)
-/// inherit the socket and keep a "closed" connection open.
-private enum GNU {
-    typealias Accept4 = @convention(c) (Int32, UnsafeMutablePointer<sockaddr>?, UnsafeMutablePointer<socklen_t>?, Int32) -> Int32
-    typealias EventFD = @convention(c) (UInt32, Int32) -> Int32
-    typealias SetThreadName = @convention(c) (pthread_t, UnsafePointer<CChar>) -> Int32
-
-    static let accept4: Accept4 = {
-        guard let symbol = dlsym(nil, "accept4") else { fatalError("libc without accept4") }
-        return unsafeBitCast(symbol, to: Accept4.self)
-    }()
-    static let eventfd: EventFD? = dlsym(nil, "eventfd").map { unsafeBitCast($0, to: EventFD.self) }
-    static let setThreadName: SetThreadName? = dlsym(nil, "pthread_setname_np").map { unsafeBitCast($0, to: SetThreadName.self) }
 }
 
 private func wouldBlock(_ code: Int32) -> Bool { code == EAGAIN || code == EWOULDBLOCK }

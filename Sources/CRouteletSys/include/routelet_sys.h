@@ -16,6 +16,10 @@ int rl_setns_net(int fd);
 /// thread blocked in poll(2). Returns the fd, or -1 with errno set.
 int rl_eventfd_nonblock_cloexec(void);
 
+/// accept4(2) with SOCK_NONBLOCK | SOCK_CLOEXEC: the accepted socket is
+/// never inherited by a concurrent fork+exec. Returns the fd, or -1 with errno set.
+int rl_accept_nonblock_cloexec(int listener);
+
 /// Names the calling thread (truncated to 15 bytes) so it shows in ps/top.
 /// Returns 0, or an error number (not -1/errno, as pthread_setname_np).
 int rl_set_current_thread_name(const char *_Nonnull name);
