@@ -48,9 +48,14 @@ public final class RouteletNodeWriter: NodeStatusPublisher {
     public func run() async throws {
         var backoff = Backoff(initial: .milliseconds(800), maximum: .seconds(30))
         var written: RouteletNodeStatus?
+        var exists = false
         for await _ in signal {
             while let status = latest.withLock({ $0 }), status != written {
                 do {
+                    if !exists {
+                        try await ensureObject()
+                        exists = true
+                    }
                     let previous = try await write(status)
                     postEvents(from: previous, to: status)
                     written = status
@@ -58,6 +63,8 @@ public final class RouteletNodeWriter: NodeStatusPublisher {
                 } catch is CancellationError {
                     return
                 } catch {
+                    // Deleted meanwhile (by a person, or the garbage collector): create it again.
+                    if let error = error as? KubeError, error.isNotFound { exists = false }
                     let delay = backoff.next()
                     logger.warning("cannot write the RouteletNode status; retrying", metadata: [
                         "node": "\(nodeName)", "error": "\(error)", "retryIn": "\(delay)",
@@ -70,7 +77,6 @@ public final class RouteletNodeWriter: NodeStatusPublisher {
 
     /// Writes `status` if the object holds something else; returns what it held.
     private func write(_ status: RouteletNodeStatus) async throws -> RouteletNodeStatus? {
-        try await ensureObject()
         var previous: RouteletNodeStatus?
         let result = try await client.updateStatus(.routeletNodes, name: nodeName) { object in
             previous = try? object["status"].map { try JSONDecoder().decode(RouteletNodeStatus.self, from: $0.jsonData()) }

@@ -82,13 +82,16 @@ public final class KubeClient: Sendable {
                               clientKey: config.clientKey, insecureSkipVerify: config.insecureSkipTLSVerify)
         var server = config.server
         var connectTo: [String] = []
-        if let name = config.tlsServerName, let url = URLComponents(string: server), let host = url.host {
+        if let name = config.tlsServerName, var url = URLComponents(string: server), let host = url.host {
             // tls-server-name: verify the certificate for `name` while
-            // connecting to the server's address; curl verifies the URL's host.
+            // connecting to the server's address; curl verifies the URL's
+            // host. A path prefix of the server URL is kept.
             let port = url.port ?? (url.scheme == "http" ? 80 : 443)
             let target = host.contains(":") ? "[\(host)]" : host
             connectTo = ["\(name):\(port):\(target):\(port)"]
-            server = "\(url.scheme ?? "https")://\(name):\(port)"
+            url.host = name
+            url.port = port
+            server = url.string ?? server
         }
         return HTTPRequest(method: method, url: server + (components.string ?? path), headers: headers, body: body, tls: tls,
                            timeout: streaming ? nil : requestTimeout, silenceLimit: streaming ? watchSilenceLimit : nil,

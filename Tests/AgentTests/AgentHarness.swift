@@ -96,6 +96,8 @@ final class AgentLab: Sendable {
             "--resync-period", resync,
         ] + extra)
         try standalone.waitForLog("the Node registration") { $0["msg"] == "Node registered" }
+        // Tests open the pinned maps: they exist once the data plane is open.
+        try standalone.waitForLog("the data plane") { $0["msg"] == "data plane opened" }
         return standalone
     }
 

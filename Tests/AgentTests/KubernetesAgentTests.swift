@@ -20,6 +20,7 @@ import Testing
                               "--state-dir", env.stateDir, "--resync-period", "500ms", "--metrics-addr", ""]
         var agent = try AgentProcess(router: env.lab.router, arguments: agentArguments)
         defer { agent.stop() }
+        try agent.waitForLog("the data plane") { $0["msg"] == "data plane opened" }
 
         #expect(try env.kubectl(["apply", "-f", "-"], input: labTable()).status == 0)
         #expect(try waitUntil { try installedRoute(env.maps(), "198.18.2.0/24") != nil } != nil, "\(agent.rawLog)")
