@@ -9,24 +9,11 @@
 #   kubernetes-validate (Kubernetes OpenAPI schemas), jsonschema, PyYAML.
 set -euo pipefail
 
+# Debian packages through install-deps.sh (only what is missing, quietly).
 packages=(golang-go golang-github-masterminds-sprig-dev golang-k8s-sigs-yaml-dev)
 # pip itself, when the python3 on PATH is Debian's and has none.
 python3 -m pip --version >/dev/null 2>&1 || packages+=(python3-pip)
-missing=()
-for package in "${packages[@]}"; do
-  dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  if [ "$(id -u)" -ne 0 ]; then
-    echo "validate-manifests needs these Debian packages: ${missing[*]}" >&2
-    echo "Install them as root: apt-get install ${missing[*]}" >&2
-    exit 1
-  fi
-  echo "Installing ${missing[*]} ..."
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+"$(dirname "$0")/install-deps.sh" "${packages[@]}"
 
 # kubernetes-validate is pinned: its newest schema version is one of the
 # versions the validator checks against.

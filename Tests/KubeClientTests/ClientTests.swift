@@ -35,9 +35,7 @@ import Testing
         let proxy = try FaultyProxy(target: UInt16(server.port))
         defer { proxy.stop() }
         let direct = try KubeClient(config: KubeConfig.load(path: server.kubeconfig))
-        var viaProxy = try KubeConfig.load(path: server.kubeconfig)
-        viaProxy.server = "https://127.0.0.1:\(proxy.port)"
-        let client = KubeClient(config: viaProxy)
+        let client = try KubeClient(config: config(server, via: proxy))
 
         for name in ["keep", "change", "vanish"] { _ = try await direct.create(.routeTables, table(name, routes: 1)) }
         let watcher = Watcher(client.changes(of: .routeTables))
@@ -90,9 +88,7 @@ import Testing
         let proxy = try FaultyProxy(target: UInt16(server.port))
         defer { proxy.stop() }
         let direct = try KubeClient(config: KubeConfig.load(path: server.kubeconfig))
-        var viaProxy = try KubeConfig.load(path: server.kubeconfig)
-        viaProxy.server = "https://127.0.0.1:\(proxy.port)"
-        let client = KubeClient(config: viaProxy, watchSilenceLimit: .seconds(2))
+        let client = try KubeClient(config: config(server, via: proxy), watchSilenceLimit: .seconds(2))
         let watcher = Watcher(client.changes(of: .routeTables))
         defer { watcher.stop() }
         try await watcher.waitUntil("the first list") { $0.synced }
@@ -219,6 +215,13 @@ import Testing
             #expect(error.statusCode == 401, "\(error)")
         }
     }
+}
+
+/// The server's kubeconfig, pointed at `proxy` (its certificate is for 127.0.0.1 too).
+func config(_ server: ServerProcess, via proxy: FaultyProxy) throws -> KubeConfig {
+    var config = try KubeConfig.load(path: server.kubeconfig)
+    config.server = "https://127.0.0.1:\(proxy.port)"
+    return config
 }
 
 /// A RouteTable with `routes` blackhole routes.

@@ -20,7 +20,7 @@ struct FaultyProxyTests {
 
         // Writer and reader run at once: 4 MiB is far more than the socket
         // buffers on the way, so writing all before reading would deadlock.
-        var generator = SplitMix(seed: 42)
+        var generator = SplitMix64(seed: 42)
         let payload = (0..<(4 << 20)).map { _ in UInt8(truncatingIfNeeded: generator.next()) }
         let written = Mutex<Bool?>(nil)
         let writer = Thread {
@@ -403,15 +403,3 @@ private func eventually(seconds: Double = 3, _ condition: () -> Bool) -> Bool {
     return condition()
 }
 
-/// Reproducible pseudo-random bytes for the payload.
-private struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}

@@ -11,17 +11,6 @@ private struct MidpointGenerator: RandomNumberGenerator, Sendable {
     func next() -> UInt64 { 1 << 63 }
 }
 
-/// A reproducible random source (SplitMix64) so a failing seed can be replayed.
-private struct SplitMix64: RandomNumberGenerator, Sendable {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 /// An object as the API returns it: name, resourceVersion, optional namespace.
 private func object(_ name: String, _ version: String, namespace: String? = nil, spec: JSONValue? = nil) -> JSONValue {
@@ -409,7 +398,7 @@ struct ListWatchBackoffTests {
     @Test("jitter keeps each delay within ±20 % of the base, varies, and replays for the same seed")
     func jitterBounds() {
         func delays(seed: UInt64) -> [Duration] {
-            var machine = ListWatch(generator: SplitMix64(state: seed))
+            var machine = ListWatch(generator: SplitMix64(seed: seed))
             _ = machine.start()
             return (0..<40).map { _ in machine.listFailed(.transport("refused")).delay }
         }
@@ -425,7 +414,7 @@ struct ListWatchBackoffTests {
 
     @Test("with jitter off the sequence is exact whatever the generator")
     func jitterOff() {
-        var machine = ListWatch(configuration: .init(backoffJitter: 0), generator: SplitMix64(state: 7))
+        var machine = ListWatch(configuration: .init(backoffJitter: 0), generator: SplitMix64(seed: 7))
         _ = machine.start()
         #expect(Self.doubling.indices.map { _ in machine.listFailed(.transport("x")).delay } == Self.doubling)
     }
@@ -433,7 +422,7 @@ struct ListWatchBackoffTests {
     @Test("watch timeouts are drawn from the configured range, replayably")
     func watchTimeouts() {
         func timeouts(seed: UInt64, range: ClosedRange<Int>) -> [Int] {
-            var machine = ListWatch(configuration: .init(watchTimeoutSeconds: range), generator: SplitMix64(state: seed))
+            var machine = ListWatch(configuration: .init(watchTimeoutSeconds: range), generator: SplitMix64(seed: seed))
             _ = machine.start()
             _ = machine.listed(items: [], resourceVersion: "1")
             return (0..<200).map { _ in
@@ -490,8 +479,8 @@ struct ListWatchHistoryTests {
     @Test("random histories applied as events leave a cache that a relist of the true state does not change",
           arguments: 1...60)
     func randomHistories(seed: Int) {
-        var random = SplitMix64(state: UInt64(seed))
-        var machine = ListWatch(generator: SplitMix64(state: UInt64(seed) &* 31))
+        var random = SplitMix64(seed: UInt64(seed))
+        var machine = ListWatch(generator: SplitMix64(seed: UInt64(seed) &* 31))
         var truth: [ListWatch.Key: JSONValue] = [:]
         var version = 100
         let keys = ["", "one", "two"].flatMap { namespace in
@@ -673,7 +662,7 @@ struct WatchEventDecodingTests {
 
     @Test("random bytes and random corruptions of a valid line never crash the decoder or the machine")
     func randomBytes() {
-        var random = SplitMix64(state: 2024)
+        var random = SplitMix64(seed: 2024)
         let valid = bytes(#"{"type":"ADDED","object":{"metadata":{"name":"a","resourceVersion":"9"}}}"#)
         var machine = syncedMachine()
         for _ in 0..<2000 {
