@@ -28,24 +28,25 @@ public struct AggregatorService: Service {
     }
 
     public func run() async throws {
-        try await cancelWhenGracefulShutdown {
-            var elector = LeaseElector(client: client, identity: identity, namespace: namespace, duration: leaseDuration, logger: logger)
-            var work: Task<Void, any Error>?
-            defer { work?.cancel() }
-            while !Task.isCancelled {
-                let leading = await elector.step()
-                AgentMetrics.aggregatorLeader(leading)
-                if leading, work == nil {
-                    logger.info("aggregator lease acquired; writing RouteTable status", metadata: ["lease": "\(namespace)/routelet-aggregator"])
-                    work = Task { [client, logger] in try await Aggregator(client: client, logger: logger).run() }
-                } else if !leading, let running = work {
-                    logger.info("aggregator lease lost", metadata: ["lease": "\(namespace)/routelet-aggregator"])
-                    running.cancel()
-                    work = nil
-                }
-                try await Task.sleep(for: leaseDuration / 3)
+        var elector = LeaseElector(client: client, identity: identity, namespace: namespace, duration: leaseDuration, logger: logger)
+        var work: Task<Void, any Error>?
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            let leading = await elector.step()
+            AgentMetrics.aggregatorLeader(leading)
+            if leading, work == nil {
+                logger.info("aggregator lease acquired; writing RouteTable status", metadata: ["lease": "\(namespace)/routelet-aggregator"])
+                work = Task { [client, logger] in try await Aggregator(client: client, logger: logger).run() }
+            } else if !leading, let running = work {
+                logger.info("aggregator lease lost", metadata: ["lease": "\(namespace)/routelet-aggregator"])
+                running.cancel()
+                work = nil
             }
+            // Only the wait ends early on shutdown; the loop then stops.
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: leaseDuration / 3) }
         }
+        work?.cancel()
+        // Hand the lease over rather than let it lapse (a rolling update).
+        if work != nil { await elector.release() }
     }
 }
 

@@ -99,6 +99,19 @@ struct LeaseElector {
         }
     }
 
+    /// Gives the lease up, if this candidate holds it, so that another takes
+    /// over at once instead of after a whole lease duration (an agent
+    /// stopping for a rolling update). Best effort: a failure only means
+    /// the others wait for the lease to lapse.
+    func release() async {
+        guard var lease = try? await client.get(.leases, name: name, namespace: namespace),
+              lease["spec"]?["holderIdentity"]?.stringValue == identity else { return }
+        lease["spec"]?["holderIdentity"] = ""
+        if (try? await client.replace(.leases, lease, namespace: namespace)) != nil {
+            logger.info("aggregator lease released", metadata: ["lease": "\(namespace)/\(name)"])
+        }
+    }
+
     /// metav1.MicroTime: RFC 3339 with exactly six fractional digits.
     static func microTime(_ date: Date) -> String {
         let seconds = date.timeIntervalSince1970.rounded(.down)

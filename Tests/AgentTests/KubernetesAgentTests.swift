@@ -51,4 +51,29 @@ import Testing
         #expect(try waitUntil(20) { try env.maps().routes().routes.isEmpty } != nil, "\(agent.rawLog)")
         #expect(agent.entries("source synced: removals enabled").count == 1)
     }
+
+    @Test func aStoppingAgentHandsTheAggregatorLeaseOver() throws {
+        let env = try AgentLab()
+        defer { env.tearDown() }
+        let apiserver = try AgentProcess(router: env.lab.router, arguments: [
+            "apiserver", "--listen", "127.0.0.1:6443", "--data-dir", "\(env.stateDir)/api", "--kubeconfig-out", env.kubeconfig,
+        ])
+        defer { apiserver.stop() }
+        try apiserver.waitForLog("the API server") { $0["msg"] == "API server listening" }
+        let agent = try AgentProcess(router: env.lab.router, arguments: [
+            "agent", "--kubeconfig", env.kubeconfig, "--node-name", "lab-router", "--bpffs-dir", env.pins,
+            "--state-dir", env.stateDir, "--metrics-addr", "",
+        ])
+        defer { agent.stop() }
+        let holder = "{.spec.holderIdentity}"
+        #expect(try waitUntil {
+            try env.kubectl(["get", "lease", "-n", "routelet-system", "routelet-aggregator", "-o", "jsonpath=\(holder)"]).stdout == "lab-router"
+        } != nil, "\(agent.rawLog)")
+
+        // SIGTERM, as in a rolling update: the next agent need not wait 15 s.
+        agent.stop(signal: SIGTERM)
+        #expect(try env.kubectl(["get", "lease", "-n", "routelet-system", "routelet-aggregator", "-o", "jsonpath=\(holder)"]).stdout == "",
+                "\(agent.rawLog)")
+        #expect(agent.entries("aggregator lease released").count == 1)
+    }
 }
