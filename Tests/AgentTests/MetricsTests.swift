@@ -57,6 +57,21 @@ import Testing
             + (metrics.value("routelet_kube_requests_total", ["verb": "list", "code": "200"]) ?? 0) >= 2)
     }
 
+    @Test func theManifestAgentServesMetricsAndProbesToo() throws {
+        let env = try AgentLab()
+        defer { env.tearDown() }
+        try env.write("lab.yaml", labTable())
+        let agent = try env.startAgent()
+        defer { agent.stop() }
+        try agent.waitUntilConverged()
+        #expect(try waitUntil { try scrape(env, "/readyz").stdout == "ok\n" } != nil)
+        #expect(try scrape(env, "/healthz").stdout == "ok\n")
+        let metrics = try PrometheusText(try scrape(env, "/metrics").stdout)
+        #expect(metrics.sum("routelet_reconcile_passes_total") >= 1)
+        #expect(metrics.value("routelet_table_routes_installed", ["table": "lab"]) == 6)
+        #expect(metrics.types["routelet_route_packets_total"] == "counter")
+    }
+
     /// GET of a path of the metrics endpoint, inside the router namespace.
     func scrape(_ env: AgentLab, _ path: String) throws -> (status: Int32, stdout: String, stderr: String) {
         try env.lab.router.runAllowingFailure([
