@@ -116,6 +116,7 @@ do {
     try waitFor("rt/lab", #".status.conditions[?(@.type=="Programmed")].status"#, "True")
     try waitFor("rn/demo-router", #".status.conditions[?(@.type=="Ready")].status"#, "True")
     try kubectl(["get", "routetables"])
+    print("(lab programs this node, role=router; the other examples select nodes labelled routelet.dev/role=edge: NODES 0/0 here)")
     try kubectl(["get", "routeletnodes"])
     log = agentLog(from: logLine, matching: ["table changed", "table status", "status written"])
     print(log.text)
