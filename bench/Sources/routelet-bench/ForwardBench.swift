@@ -138,13 +138,16 @@ struct ForwardBench: ParsableCommand {
     /// One iperf3 run from A to B through the router.
     func iperf(_ test: Test, lab: RouterLab, server: String) throws -> Double {
         let listener = try lab.hostB.start(["iperf3", "-s", "-1", "-B", server])
-        defer { _ = listener.stop() }
+        // SIGKILL: a child started from a Swift concurrency thread inherits
+        // its blocked signals, so iperf3 would never see a SIGTERM.
+        defer { _ = listener.stop(signal: SIGKILL) }
         var output = ""
         for attempt in 0..<50 {
             // The server needs a moment to listen.
             let result = try lab.hostA.runAllowingFailure(["iperf3", "-c", server, "-t", "\(seconds)", "-J"] + test.clientArguments)
             output = result.stdout
-            if result.status == 0 { break }
+            // iperf3 -J reports some failures (the server not listening yet) in "error", with status 0.
+            if result.status == 0, !output.contains("\"error\":") { break }
             guard attempt < 49 else { throw BenchError("iperf3 \(test.rawValue) failed: \(result.stdout) \(result.stderr)") }
             Thread.sleep(forTimeInterval: 0.1)
         }
