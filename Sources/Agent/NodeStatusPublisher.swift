@@ -27,7 +27,6 @@ public final class RouteletNodeWriter: NodeStatusPublisher {
     private let latest = Mutex<RouteletNodeStatus?>(nil)
     private let signal: AsyncStream<Void>
     private let signalContinuation: AsyncStream<Void>.Continuation
-    private let writes = Atomic<Int>(0)
 
     public init(client: KubeClient, nodeName: String, eventNamespace: String = "default", logger: Logger) {
         self.client = client
@@ -36,9 +35,6 @@ public final class RouteletNodeWriter: NodeStatusPublisher {
         self.logger = logger
         (signal, signalContinuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }
-
-    /// Status writes made so far (for metrics and tests).
-    public var statusWrites: Int { writes.load(ordering: .relaxed) }
 
     public func publish(_ status: RouteletNodeStatus) {
         latest.withLock { $0 = status }
@@ -86,7 +82,6 @@ public final class RouteletNodeWriter: NodeStatusPublisher {
             return true
         }
         if result != nil {
-            writes.add(1, ordering: .relaxed)
             AgentMetrics.statusWrite("routeletnode")
             logger.info("RouteletNode status written", metadata: [
                 "node": "\(nodeName)", "tables": "\(status.tables.count)", "ready": "\(status.condition("Ready")?.status.rawValue ?? "")",
