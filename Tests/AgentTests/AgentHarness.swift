@@ -109,6 +109,14 @@ final class AgentLab: Sendable {
         try lab.router.runAllowingFailure(["kubectl", "--kubeconfig", kubeconfig] + arguments, input: input)
     }
 
+    /// GET of a path of the agent's metrics endpoint, inside the router namespace.
+    func scrape(_ path: String) throws -> (status: Int32, stdout: String, stderr: String) {
+        try lab.router.runAllowingFailure([
+            "python3", "-c", "import sys, urllib.request; sys.stdout.write(urllib.request.urlopen(sys.argv[1]).read().decode())",
+            "http://127.0.0.1:9464\(path)",
+        ])
+    }
+
     /// A JSONPath of an object, through kubectl ("" when absent).
     func jsonpath(_ object: String, _ path: String) throws -> String {
         try kubectl(["get", object, "-o", "jsonpath={\(path)}"]).stdout

@@ -17,7 +17,7 @@ import Testing
         defer { apiserver.stop() }
         try apiserver.waitForLog("the API server") { $0["msg"] == "API server listening" }
         let agentArguments = ["agent", "--kubeconfig", env.kubeconfig, "--node-name", "lab-router", "--bpffs-dir", env.pins,
-                              "--state-dir", env.stateDir, "--resync-period", "500ms", "--metrics-addr", ""]
+                              "--state-dir", env.stateDir, "--resync-period", "500ms"]
         var agent = try AgentProcess(router: env.lab.router, arguments: agentArguments)
         defer { agent.stop() }
         try agent.waitForLog("the data plane") { $0["msg"] == "data plane opened" }
@@ -50,6 +50,12 @@ import Testing
         #expect(try env.kubectl(["delete", "rt", "lab"]).status == 0)
         #expect(try waitUntil(20) { try env.maps().routes().routes.isEmpty } != nil, "\(agent.rawLog)")
         #expect(agent.entries("source synced: removals enabled").count == 1)
+        // The second agent ran about 3 s without an API server: its retries
+        // back off (0.8 s doubling per watch), no hot loop.
+        let metrics = try PrometheusText(try env.scrape("/metrics").stdout)
+        let failed = metrics.samples.filter { $0.name == "routelet_kube_requests_total" && $0.labels["code"] == "error" }
+            .map(\.value).reduce(0, +)
+        #expect(failed >= 1 && failed <= 15, "requests that found no API server: \(failed)")
     }
 
     @Test func aStoppingAgentHandsTheAggregatorLeaseOver() throws {

@@ -25,10 +25,10 @@ import Testing
         #expect(try waitUntil { try maps.route(key) != nil } != nil)
         Thread.sleep(forTimeInterval: 0.5)
 
-        #expect(try scrape(env, "/healthz").status == 0)
-        #expect(try scrape(env, "/readyz").stdout == "ok\n")
+        #expect(try env.scrape("/healthz").status == 0)
+        #expect(try env.scrape("/readyz").stdout == "ok\n")
         let passesBefore = standalone.entries("pass done")
-        let text = try scrape(env, "/metrics").stdout
+        let text = try env.scrape("/metrics").stdout
         let passesAfter = standalone.entries("pass done")
         let metrics = try PrometheusText(text)
 
@@ -64,21 +64,14 @@ import Testing
         let agent = try env.startAgent()
         defer { agent.stop() }
         try agent.waitUntilConverged()
-        #expect(try waitUntil { try scrape(env, "/readyz").stdout == "ok\n" } != nil)
-        #expect(try scrape(env, "/healthz").stdout == "ok\n")
-        let metrics = try PrometheusText(try scrape(env, "/metrics").stdout)
+        #expect(try waitUntil { try env.scrape("/readyz").stdout == "ok\n" } != nil)
+        #expect(try env.scrape("/healthz").stdout == "ok\n")
+        let metrics = try PrometheusText(try env.scrape("/metrics").stdout)
         #expect(metrics.sum("routelet_reconcile_passes_total") >= 1)
         #expect(metrics.value("routelet_table_routes_installed", ["table": "lab"]) == 6)
         #expect(metrics.types["routelet_route_packets_total"] == "counter")
     }
 
-    /// GET of a path of the metrics endpoint, inside the router namespace.
-    func scrape(_ env: AgentLab, _ path: String) throws -> (status: Int32, stdout: String, stderr: String) {
-        try env.lab.router.runAllowingFailure([
-            "python3", "-c", "import sys, urllib.request; sys.stdout.write(urllib.request.urlopen(sys.argv[1]).read().decode())",
-            "http://127.0.0.1:9464\(path)",
-        ])
-    }
 }
 
 /// A strict reader of the Prometheus text exposition format (0.0.4): every
