@@ -27,6 +27,9 @@ public final class Dataplane {
     /// The router program's pin, beside the maps'.
     public static let programPin = "prog_rl_router"
 
+    /// Every pin routelet makes in its directory: the maps and the program.
+    public static let pinNames = RouterMaps.names + [programPin]
+
     private let object: BPFObject
     private let programFD: Int32
     /// The pinned program, when reused (this object then holds its descriptor).

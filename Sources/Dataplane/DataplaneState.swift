@@ -38,7 +38,7 @@ public enum Cleanup {
             guard let attachment = try TC.query(ifindex: ifindex), attachment.isRouter else { continue }
             if try TC.detach(ifindex: ifindex) { report.detached.append(name) }
         }
-        for name in RouterMaps.names + [Dataplane.programPin] {
+        for name in Dataplane.pinNames {
             let path = "\(pinDirectory)/\(name)"
             if unlink(path) == 0 {
                 report.unpinned.append(path)

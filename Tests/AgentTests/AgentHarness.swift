@@ -138,7 +138,7 @@ final class AgentLab: Sendable {
 
     func tearDown() {
         _ = try? lab.router.enter { try Cleanup.run(pinDirectory: pins) }
-        for name in RouterMaps.names { unlink("\(pins)/\(name)") }
+        for name in Dataplane.pinNames { unlink("\(pins)/\(name)") }
         rmdir(pins)
         lab.delete()
         try? FileManager.default.removeItem(atPath: manifests)

@@ -27,7 +27,7 @@ struct TestPins {
     }
 
     func remove() {
-        for name in RouterMaps.names { unlink("\(directory)/\(name)") }
+        for name in Dataplane.pinNames { unlink("\(directory)/\(name)") }
         rmdir(directory)
     }
 }

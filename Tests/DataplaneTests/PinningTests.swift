@@ -50,6 +50,7 @@ struct DumpJSON: Decodable {
         // Reopening reuses the maps, finds the program current, writes nothing.
         let reopened = try lab.router.enter { try Dataplane(pinDirectory: pins.directory) }
         #expect(reopened.restored)
+        #expect(FileManager.default.fileExists(atPath: "\(pins.directory)/\(Dataplane.programPin)"))
         #expect(try reopened.maps.routes().routes == routesBefore)
         for (name, index) in ifindex {
             #expect(try lab.router.enter { try reopened.attach(ifindex: index) } == .unchanged, "\(name): program not replaced")
@@ -59,6 +60,7 @@ struct DumpJSON: Decodable {
         let result = stream.wait()
         #expect(result.stdout.contains("40 packets transmitted, 40 received"), "no packet lost: \(result.stdout)")
         try lab.router.enter { try Cleanup.run(pinDirectory: pins.directory) }
+        #expect(!FileManager.default.fileExists(atPath: pins.directory), "cleanup removes every pin (maps, program) and the directory")
     }
 
     @Test func aChangedProgramIsReplacedAtomicallyOnTheSameFilter() throws {

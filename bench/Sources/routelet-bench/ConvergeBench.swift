@@ -56,7 +56,7 @@ struct ConvergeBench: ParsableCommand {
     func measureSyscall() throws -> Double {
         let pins = "/sys/fs/bpf/rlbench-syscall-\(getpid())"
         defer {
-            for name in RouterMaps.names { unlink("\(pins)/\(name)") }
+            for name in Dataplane.pinNames { unlink("\(pins)/\(name)") }
             rmdir(pins)
         }
         let maps = try Dataplane(pinDirectory: pins).maps

@@ -80,7 +80,7 @@ struct LookupBench: ParsableCommand {
         let ns = try NetworkNamespace("bench")
         let pins = "/sys/fs/bpf/rlbench-\(getpid())-\(size)"
         defer {
-            for name in RouterMaps.names { unlink("\(pins)/\(name)") }
+            for name in Dataplane.pinNames { unlink("\(pins)/\(name)") }
             rmdir(pins)
             ns.delete()
         }
