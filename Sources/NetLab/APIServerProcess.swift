@@ -45,7 +45,7 @@ public final class ServerProcess: @unchecked Sendable {
         logHandle.seekToEndOfFile()
         process.standardOutput = logHandle
         process.standardError = logHandle
-        try process.run()
+        try process.runWithDefaultSignalMask()
         let deadline = Date().addingTimeInterval(30)
         while Date() < deadline {
             if FileManager.default.fileExists(atPath: kubeconfig),

@@ -30,7 +30,7 @@ public enum Command {
         process.standardOutput = stdout
         process.standardError = stderr
         process.standardInput = stdin
-        try process.run()
+        try process.runWithDefaultSignalMask()
         if let input { stdin.fileHandleForWriting.write(Data(input.utf8)) }
         try stdin.fileHandleForWriting.close()
         // Read both pipes while the process runs so neither can fill up.
@@ -50,7 +50,7 @@ public enum Command {
         process.standardOutput = stdout
         process.standardError = stderr
         process.standardInput = FileHandle.nullDevice
-        try process.run()
+        try process.runWithDefaultSignalMask()
         return Background(process: process, stdout: PipeCollector(stdout.fileHandleForReading),
                           stderr: PipeCollector(stderr.fileHandleForReading), command: arguments)
     }
@@ -108,4 +108,35 @@ final class PipeCollector: @unchecked Sendable {
         done.signal()
         return data
     }
+}
+
+extension Process {
+    /// Starts the process with no signal blocked. A child inherits the signal
+    /// mask of the thread that starts it, and Swift concurrency's threads
+    /// block most signals: started from one, a C program (iperf3, sleep)
+    /// would never see the SIGTERM that stops it. So the process is started
+    /// from a short-lived thread of its own, with an empty mask.
+    public func runWithDefaultSignalMask() throws {
+        let box = UncheckedBox(self)
+        let outcome = UncheckedBox<Result<Void, any Error>?>(nil)
+        let done = DispatchSemaphore(value: 0)
+        let thread = Thread {
+            var none = sigset_t()
+            sigemptyset(&none)
+            pthread_sigmask(SIG_SETMASK, &none, nil)
+            outcome.value = Result { try box.value.run() }
+            done.signal()
+        }
+        thread.name = "spawn"
+        thread.start()
+        done.wait()
+        try outcome.value?.get()
+    }
+}
+
+/// Hands a value to the spawning thread, which is waited for before the
+/// value is touched again.
+private final class UncheckedBox<Value>: @unchecked Sendable {
+    var value: Value
+    init(_ value: Value) { self.value = value }
 }

@@ -27,7 +27,7 @@ final class AgentProcess: Sendable {
         process.standardError = stderr
         process.standardOutput = FileHandle.nullDevice
         process.standardInput = FileHandle.nullDevice
-        try process.run()
+        try process.runWithDefaultSignalMask()
         reader = JSONLogReader(stderr)
     }
 

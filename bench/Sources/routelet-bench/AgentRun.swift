@@ -27,7 +27,7 @@ final class AgentRun: Sendable {
         let stderr = Pipe()
         process.standardError = stderr
         process.standardOutput = FileHandle.nullDevice
-        try process.run()
+        try process.runWithDefaultSignalMask()
         reader = JSONLogReader(stderr)
     }
 

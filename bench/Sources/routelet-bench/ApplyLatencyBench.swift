@@ -64,7 +64,7 @@ struct ApplyLatencyBench: AsyncParsableCommand {
         _ = FileManager.default.createFile(atPath: "\(work)/routelet.log", contents: nil)
         standalone.standardError = FileHandle(forWritingAtPath: "\(work)/routelet.log")
         standalone.standardOutput = FileHandle.nullDevice
-        try standalone.run()
+        try standalone.runWithDefaultSignalMask()
 
         // The client's one transfer thread must live in the router's namespace, where the server listens.
         try lab.router.enter { KubeClient.startTransport() }

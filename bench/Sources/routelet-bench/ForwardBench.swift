@@ -138,9 +138,7 @@ struct ForwardBench: ParsableCommand {
     /// One iperf3 run from A to B through the router.
     func iperf(_ test: Test, lab: RouterLab, server: String) throws -> Double {
         let listener = try lab.hostB.start(["iperf3", "-s", "-1", "-B", server])
-        // SIGKILL: a child started from a Swift concurrency thread inherits
-        // its blocked signals, so iperf3 would never see a SIGTERM.
-        defer { _ = listener.stop(signal: SIGKILL) }
+        defer { _ = listener.stop() }
         var output = ""
         for attempt in 0..<50 {
             // The server needs a moment to listen.
