@@ -61,8 +61,21 @@ final class Aggregator: Sendable {
         self.logger = logger
     }
 
+    /// A RouteTable as watched, and decoded once when it arrives (a pass
+    /// runs on every RouteletNode change; it must not decode every table).
+    struct Table {
+        var object: JSONValue
+        var table: RouteTable
+
+        init?(_ object: JSONValue) {
+            guard let table = try? RouteTable.decode(from: object) else { return nil }
+            self.object = object
+            self.table = table
+        }
+    }
+
     struct State {
-        var tables: [String: JSONValue] = [:]
+        var tables: [String: Table] = [:]
         var nodes: [String: [String: String]] = [:]
         var reports: [String: RouteletNodeStatus] = [:]
         var synced: Set<String> = []
@@ -74,7 +87,7 @@ final class Aggregator: Sendable {
         try await withThrowingDiscardingTaskGroup { group in
             group.addTask { [self] in
                 for try await change in client.changes(of: .routeTables) {
-                    state.withLock { $0.apply(change, kind: "tables") { $0.tables[$1] = $2 } }
+                    state.withLock { $0.apply(change, kind: "tables") { $0.tables[$1] = $2.flatMap(Table.init) } }
                     mark.yield()
                 }
             }
@@ -119,18 +132,18 @@ final class Aggregator: Sendable {
     func writeChanged(_ snapshot: State) async -> Int {
         let nodes = snapshot.nodes.map { Aggregation.Node(name: $0.key, labels: $0.value) }
         var failures = 0
-        for (name, object) in snapshot.tables.sorted(by: { $0.key < $1.key }) {
-            guard let table = try? RouteTable.decode(from: object) else { continue }
+        for (name, watched) in snapshot.tables.sorted(by: { $0.key < $1.key }) {
+            let table = watched.table
             let status = Aggregation.status(of: table, nodes: nodes, reports: snapshot.reports, previous: table.status,
                                             now: Date().ISO8601Format())
             guard status != table.status else { continue }
-            var updated = object
+            var updated = watched.object
             do {
                 updated["status"] = try JSONValue(encoding: status)
                 let written = try await client.replace(.routeTables, updated, subresource: "status")
                 // The watch brings the same object; keeping it now avoids a
                 // second write if another change arrives first.
-                state.withLock { $0.tables[name] = written }
+                state.withLock { $0.tables[name] = Table(written) }
                 AgentMetrics.statusWrite("routetable")
                 logger.info("RouteTable status written", metadata: [
                     "table": "\(name)", "nodes": "\(status.nodesReady)",
