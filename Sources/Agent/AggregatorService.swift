@@ -95,7 +95,7 @@ final class Aggregator: Sendable {
                 for try await change in client.changes(of: .nodes) {
                     state.withLock {
                         $0.apply(change, kind: "nodes") { state, name, object in
-                            state.nodes[name] = object.map { $0["metadata"]?["labels"]?.objectValue?.dictionary.compactMapValues(\.stringValue) ?? [:] }
+                            state.nodes[name] = object.map(KubernetesTableSource.labels(of:))
                         }
                     }
                     mark.yield()

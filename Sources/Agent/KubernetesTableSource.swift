@@ -86,9 +86,7 @@ public final class KubernetesTableSource: TableSource {
         state.withLock { state in
             switch change {
             case .added(let object), .modified(let object):
-                state.nodeLabels = object["metadata"]?["labels"]?.objectValue.map { labels in
-                    labels.dictionary.compactMapValues(\.stringValue)
-                } ?? [:]
+                state.nodeLabels = Self.labels(of: object)
             case .deleted:
                 state.nodeLabels = nil
             case .synced:
@@ -98,5 +96,11 @@ public final class KubernetesTableSource: TableSource {
         if state.withLock({ $0.nodeSynced && $0.nodeLabels == nil }) {
             logger.warning("this node has no Node object; tables with a nodeSelector will not select it", metadata: ["node": "\(nodeName)"])
         }
+    }
+
+    /// An object's `metadata.labels` (non-string values, which the API
+    /// server would not accept, are left out).
+    static func labels(of object: JSONValue) -> [String: String] {
+        object["metadata"]?["labels"]?.objectValue?.dictionary.compactMapValues(\.stringValue) ?? [:]
     }
 }

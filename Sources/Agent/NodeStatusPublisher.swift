@@ -75,7 +75,9 @@ public final class RouteletNodeWriter: NodeStatusPublisher {
     private func write(_ status: RouteletNodeStatus) async throws -> RouteletNodeStatus? {
         var previous: RouteletNodeStatus?
         let result = try await client.updateStatus(.routeletNodes, name: nodeName) { object in
-            previous = try? object["status"].map { try JSONDecoder().decode(RouteletNodeStatus.self, from: $0.jsonData()) }
+            previous = try? object["status"].map { status throws(ResourceDecodingError) in
+                try ResourceDecoder.decode(RouteletNodeStatus.self, from: status)
+            }
             let stamped = status.stamped(from: previous, now: Date().ISO8601Format())
             guard stamped != previous else { return false }
             object["status"] = try JSONValue(encoding: stamped)

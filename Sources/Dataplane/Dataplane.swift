@@ -19,8 +19,6 @@ public final class Dataplane {
     public let maps: RouterMaps
     /// True when every map was reused from existing pins.
     public let restored: Bool
-    /// The kernel's tag of the loaded router program.
-    public let programTag: String
     /// The kernel's id of the router program this data plane attaches.
     public let programID: UInt32
 
@@ -67,7 +65,6 @@ public final class Dataplane {
             reusedProgramFD = nil
             programID = loaded.id
         }
-        programTag = loaded.tag
         self.pinDirectory = pinDirectory
         restored = existing.count == RouterMaps.names.count
     }
