@@ -9,56 +9,14 @@ struct HarnessError: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
-/// `routelet agent` running in the lab's router namespace (through nsenter,
-/// so /sys/fs/bpf stays the host's), with its JSON log lines collected.
-final class AgentProcess: Sendable {
-    let process: Process
-    let reader: JSONLogReader
+/// Tests call the routelet processes they run agents.
+typealias AgentProcess = RouteletProcess
 
-    /// `routelet <arguments> --log-format json` in the router namespace.
-    init(router: NetworkNamespace, arguments: [String]) throws {
-        guard getuid() == 0 else { throw HarnessError("agent tests need root (BPF, namespaces); run `make test` as root, as CI does") }
-        let executable = ServerProcess.executable
-        guard FileManager.default.isExecutableFile(atPath: executable) else { throw HarnessError("no routelet executable at \(executable)") }
-        process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/nsenter")
-        process.arguments = ["--net=/run/netns/\(router.name)", executable] + arguments + ["--log-format", "json"]
-        let stderr = Pipe()
-        process.standardError = stderr
-        process.standardOutput = FileHandle.nullDevice
-        process.standardInput = FileHandle.nullDevice
-        try process.runWithDefaultSignalMask()
-        reader = JSONLogReader(stderr)
-    }
-
-    var log: [[String: String]] { reader.log }
-    var rawLog: String { reader.text }
-
-    /// The log lines with message `message`.
-    func entries(_ message: String) -> [[String: String]] { reader.entries(message) }
-
-    /// Waits until a log line satisfies `predicate`; returns it.
-    @discardableResult
-    func waitForLog(_ what: String, timeout: Double = 15, _ predicate: ([String: String]) -> Bool) throws -> [String: String] {
-        let deadline = Date().addingTimeInterval(timeout)
-        while Date() < deadline {
-            if let line = log.first(where: predicate) { return line }
-            guard process.isRunning else { throw HarnessError("agent exited (\(process.terminationStatus)) before \(what):\n\(rawLog)") }
-            Thread.sleep(forTimeInterval: 0.02)
-        }
-        throw HarnessError("no \(what) within \(timeout) s; agent log:\n\(rawLog)")
-    }
-
+extension RouteletProcess {
     /// Waits for the first pass (the agent converged once).
     @discardableResult
     func waitUntilConverged() throws -> [String: String] {
         try waitForLog("the first pass") { $0["msg"] == "pass done" && $0["pass"] == "1" }
-    }
-
-    func stop(signal: Int32 = SIGTERM) {
-        if process.isRunning { kill(process.processIdentifier, signal) }
-        process.waitUntilExit()
-        reader.waitForEnd()
     }
 }
 
@@ -81,7 +39,7 @@ final class AgentLab: Sendable {
     }
 
     func startAgent(resync: String = "30s") throws -> AgentProcess {
-        try AgentProcess(router: lab.router, arguments: [
+        try AgentProcess(namespace: lab.router, arguments: [
             "agent", "--manifests", manifests, "--node-name", "lab-router", "--bpffs-dir", pins, "--state-dir", stateDir,
             "--resync-period", resync,
         ])
@@ -90,7 +48,7 @@ final class AgentLab: Sendable {
     /// `routelet standalone` in the router namespace, its data (and
     /// kubeconfig) in the state directory; `kubectl` reaches it there.
     func startStandalone(resync: String = "30s", extra: [String] = []) throws -> AgentProcess {
-        let standalone = try AgentProcess(router: lab.router, arguments: [
+        let standalone = try AgentProcess(namespace: lab.router, arguments: [
             "standalone", "--listen", "127.0.0.1:6443", "--data-dir", "\(stateDir)/api", "--kubeconfig-out", kubeconfig,
             "--node-name", "lab-router", "--node-labels", "role=router", "--bpffs-dir", pins, "--state-dir", stateDir,
             "--resync-period", resync,

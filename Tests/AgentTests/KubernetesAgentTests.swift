@@ -13,12 +13,12 @@ import Testing
         let env = try AgentLab()
         defer { env.tearDown() }
         let apiArguments = ["apiserver", "--listen", "127.0.0.1:6443", "--data-dir", "\(env.stateDir)/api", "--kubeconfig-out", env.kubeconfig]
-        var apiserver = try AgentProcess(router: env.lab.router, arguments: apiArguments)
+        var apiserver = try AgentProcess(namespace: env.lab.router, arguments: apiArguments)
         defer { apiserver.stop() }
         try apiserver.waitForLog("the API server") { $0["msg"] == "API server listening" }
         let agentArguments = ["agent", "--kubeconfig", env.kubeconfig, "--node-name", "lab-router", "--bpffs-dir", env.pins,
                               "--state-dir", env.stateDir, "--resync-period", "500ms"]
-        var agent = try AgentProcess(router: env.lab.router, arguments: agentArguments)
+        var agent = try AgentProcess(namespace: env.lab.router, arguments: agentArguments)
         defer { agent.stop() }
         try agent.waitForLog("the data plane") { $0["msg"] == "data plane opened" }
 
@@ -38,14 +38,14 @@ import Testing
         // full list, so it removes nothing from the pinned state.
         agent.stop()
         let routes = try env.maps().routes().routes
-        agent = try AgentProcess(router: env.lab.router, arguments: agentArguments)
+        agent = try AgentProcess(namespace: env.lab.router, arguments: agentArguments)
         try agent.waitForLog("a retried list") { $0["msg"]?.contains("list of routetables.routelet.dev failed") == true }
         Thread.sleep(forTimeInterval: 1.5)
         #expect(try env.maps().routes().routes == routes, "nothing pruned before the first list")
         #expect(try Traffic.ping(from: env.lab.hostA, b.v4) == 3)
 
         // The API server is back, without the table: the agent lists, and only now removes it.
-        apiserver = try AgentProcess(router: env.lab.router, arguments: apiArguments)
+        apiserver = try AgentProcess(namespace: env.lab.router, arguments: apiArguments)
         try apiserver.waitForLog("the API server") { $0["msg"] == "API server listening" }
         #expect(try env.kubectl(["delete", "rt", "lab"]).status == 0)
         #expect(try waitUntil(20) { try env.maps().routes().routes.isEmpty } != nil, "\(agent.rawLog)")
@@ -61,12 +61,12 @@ import Testing
     @Test func aStoppingAgentHandsTheAggregatorLeaseOver() throws {
         let env = try AgentLab()
         defer { env.tearDown() }
-        let apiserver = try AgentProcess(router: env.lab.router, arguments: [
+        let apiserver = try AgentProcess(namespace: env.lab.router, arguments: [
             "apiserver", "--listen", "127.0.0.1:6443", "--data-dir", "\(env.stateDir)/api", "--kubeconfig-out", env.kubeconfig,
         ])
         defer { apiserver.stop() }
         try apiserver.waitForLog("the API server") { $0["msg"] == "API server listening" }
-        let agent = try AgentProcess(router: env.lab.router, arguments: [
+        let agent = try AgentProcess(namespace: env.lab.router, arguments: [
             "agent", "--kubeconfig", env.kubeconfig, "--node-name", "lab-router", "--bpffs-dir", env.pins,
             "--state-dir", env.stateDir, "--metrics-addr", "",
         ])

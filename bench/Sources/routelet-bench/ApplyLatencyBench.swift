@@ -49,32 +49,28 @@ struct ApplyLatencyBench: AsyncParsableCommand {
         let lab = try RouterLab()
         let id = "\(getpid())"
         let pins = "/sys/fs/bpf/rlbench-latency-\(id)", work = NSTemporaryDirectory() + "rlbench-latency-\(id)"
-        let standalone = Process()
+        var standalone: RouteletProcess?
         defer {
-            if standalone.isRunning { standalone.terminate(); standalone.waitUntilExit() }
+            standalone?.stop()
             _ = try? Command.runAllowingFailure([routeletExecutable, "cleanup", "--netns", lab.router.name, "--bpffs-dir", pins])
             lab.delete()
             try? FileManager.default.removeItem(atPath: work)
         }
         try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
-        standalone.executableURL = URL(fileURLWithPath: "/usr/bin/nsenter")
-        standalone.arguments = ["--net=/run/netns/\(lab.router.name)", routeletExecutable, "standalone", "--listen", "127.0.0.1:6443",
-                                "--data-dir", "\(work)/api", "--kubeconfig-out", "\(work)/kubeconfig", "--node-name", "bench",
-                                "--bpffs-dir", pins, "--state-dir", "\(work)/state", "--resync-period", "10m", "--log-format", "json"]
-        _ = FileManager.default.createFile(atPath: "\(work)/routelet.log", contents: nil)
-        standalone.standardError = FileHandle(forWritingAtPath: "\(work)/routelet.log")
-        standalone.standardOutput = FileHandle.nullDevice
-        try standalone.runWithDefaultSignalMask()
+        let started = try RouteletProcess(namespace: lab.router, arguments: [
+            "standalone", "--listen", "127.0.0.1:6443", "--data-dir", "\(work)/api", "--kubeconfig-out", "\(work)/kubeconfig",
+            "--node-name", "bench", "--bpffs-dir", pins, "--state-dir", "\(work)/state", "--resync-period", "10m", "--metrics-addr", "",
+        ])
+        standalone = started
+        try started.waitForLog("the Node registration", timeout: 30) { $0["msg"] == "Node registered" }
 
         // The client's one transfer thread must live in the router's namespace, where the server listens.
         try lab.router.enter { KubeClient.startTransport() }
-        for _ in 0..<300 where !FileManager.default.fileExists(atPath: "\(work)/kubeconfig") { usleep(50_000) }
         let client = try KubeClient(config: KubeConfig.load(path: "\(work)/kubeconfig"))
         let maps = try waitFor("the data plane") { try? RouterMaps.openPinned(directory: pins) }
 
         var applies: [Double] = [], writes: [Double] = []
         do {
-            try await waitForServer(client)
             _ = try await client.create(.routeTables, table(prefix: "10.255.0.0/24"))
             _ = try waitFor("the first route", timeout: 30) { try? installed(maps, "10.255.0.0/24") ? true : nil }
             for index in 0..<changes {
@@ -114,14 +110,6 @@ struct ApplyLatencyBench: AsyncParsableCommand {
     func installed(_ maps: RouterMaps, _ prefix: String) throws -> Bool {
         let wanted = IPPrefix(prefix)!
         return try maps.routes().routes.keys.contains { $0.prefix == wanted }
-    }
-
-    func waitForServer(_ client: KubeClient) async throws {
-        for _ in 0..<600 {
-            if (try? await client.get(.nodes, name: "bench")) != nil { return }
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        throw BenchError("routelet standalone did not register its Node within 30 s")
     }
 }
 

@@ -100,7 +100,7 @@ struct ConvergeBench: ParsableCommand {
         let ipBatch = Date().timeIntervalSince(kernelStart)
 
         let started = Date()
-        let agent = try AgentRun(namespace: ns, manifests: manifests, pins: pins, stateDir: stateDir)
+        let agent = try startAgent(namespace: ns, manifests: manifests, pins: pins, stateDir: stateDir)
         defer { agent.stop() }
         let first = try agent.waitForPass(1, timeout: 600)
         let agentSeconds = Date().timeIntervalSince(started)

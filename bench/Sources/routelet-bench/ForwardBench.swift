@@ -81,7 +81,7 @@ struct ForwardBench: ParsableCommand {
         let lab = try RouterLab()
         let id = "\(getpid())"
         let pins = "/sys/fs/bpf/rlbench-forward-\(id)", work = NSTemporaryDirectory() + "rlbench-forward-\(id)"
-        var agent: AgentRun?
+        var agent: RouteletProcess?
         defer {
             agent?.stop()
             _ = try? Command.runAllowingFailure([routeletExecutable, "cleanup", "--netns", lab.router.name, "--bpffs-dir", pins])
@@ -99,7 +99,7 @@ struct ForwardBench: ParsableCommand {
         // routelet: the agent programs the lab's table (kernel forwarding off).
         try FileManager.default.createDirectory(atPath: "\(work)/manifests", withIntermediateDirectories: true)
         try Self.labManifest.write(toFile: "\(work)/manifests/lab.yaml", atomically: true, encoding: .utf8)
-        agent = try AgentRun(namespace: lab.router, manifests: "\(work)/manifests", pins: pins, stateDir: "\(work)/state")
+        agent = try startAgent(namespace: lab.router, manifests: "\(work)/manifests", pins: pins, stateDir: "\(work)/state")
         try agent?.waitForPass(1, timeout: 30)
         try measureAll(mode: "routelet", lab: lab, server: serverAddress, into: &samples)
 
