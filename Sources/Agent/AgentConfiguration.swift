@@ -23,25 +23,3 @@ public struct AgentConfiguration: Sendable {
         self.agentVersion = agentVersion
     }
 }
-
-/// Exponential backoff with ±20% jitter; for failed passes 100 ms doubling up to 1 min.
-public struct Backoff: Sendable {
-    public var initial: Duration
-    public var maximum: Duration
-    public private(set) var failures = 0
-
-    public init(initial: Duration = .milliseconds(100), maximum: Duration = .seconds(60)) {
-        self.initial = initial
-        self.maximum = maximum
-    }
-
-    /// The delay before the next attempt, after one more failure.
-    public mutating func next() -> Duration {
-        failures += 1
-        let exponent = min(failures - 1, 20)
-        let base = min(initial * (1 << exponent), maximum)
-        return base * Double.random(in: 0.8...1.2)
-    }
-
-    public mutating func reset() { failures = 0 }
-}

@@ -1,5 +1,6 @@
 import Dataplane
 import Foundation
+import KubeClient
 import Logging
 import Reconciler
 import RouteletAPI
@@ -65,7 +66,8 @@ public struct ReconcileService: Service {
                     ])
                     var loop = Loop(configuration: configuration, source: source, facts: facts, publisher: publisher,
                                     health: health, restoredAt: dataplane.restored ? Date().ISO8601Format() : nil, logger: logger)
-                    var backoff = Backoff()
+                    // Failed passes: 100 ms doubling to 1 min.
+                    var backoff = Backoff(initial: .milliseconds(100), maximum: .seconds(60))
                     for await trigger in triggers {
                         let started = ContinuousClock.now
                         do {

@@ -40,8 +40,6 @@ public struct ListWatch: Sendable {
                     minimumWatchDuration: Duration = .seconds(1),
                     allowBookmarks: Bool = true) {
             precondition(watchTimeoutSeconds.lowerBound >= 1, "watch timeouts must be at least 1 s")
-            precondition(initialBackoff > .zero && maximumBackoff >= initialBackoff, "backoff must be 0 < initial <= maximum")
-            precondition((0...1).contains(backoffJitter), "backoff jitter is a fraction in 0...1")
             self.watchTimeoutSeconds = watchTimeoutSeconds
             self.initialBackoff = initialBackoff
             self.maximumBackoff = maximumBackoff
@@ -373,17 +371,10 @@ public struct ListWatch: Sendable {
     /// `initialBackoff` doubled per consecutive failure beyond the first,
     /// capped at `maximumBackoff`, then scaled by the jitter factor.
     private mutating func nextBackoff() -> Duration {
-        var base = configuration.initialBackoff
-        for _ in 1..<max(consecutiveFailures, 1) where base < configuration.maximumBackoff {
-            base = base * 2
-        }
-        base = min(base, configuration.maximumBackoff)
-        guard configuration.backoffJitter > 0 else { return base }
+        let backoff = Backoff(initial: configuration.initialBackoff, maximum: configuration.maximumBackoff,
+                              jitter: configuration.backoffJitter)
         // A draw of exactly one half gives a factor of exactly 1 (tests rely on it).
-        let factor = 1 + configuration.backoffJitter * (2 * unitRandom() - 1)
-        let (seconds, attoseconds) = base.components
-        let nanoseconds = Double(seconds) * 1e9 + Double(attoseconds) / 1e9
-        return .nanoseconds(Int64((nanoseconds * factor).rounded()))
+        return backoff.delay(afterFailures: consecutiveFailures, draw: unitRandom())
     }
 
     /// A uniform draw in `0..<1` from the top 53 bits of the generator's next value.
