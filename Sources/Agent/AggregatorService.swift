@@ -95,7 +95,7 @@ final class Aggregator: Sendable {
                 for try await change in client.changes(of: .nodes) {
                     state.withLock {
                         $0.apply(change, kind: "nodes") { state, name, object in
-                            state.nodes[name] = object.map(KubernetesTableSource.labels(of:))
+                            state.nodes[name] = object.map(\.labels)
                         }
                     }
                     mark.yield()
@@ -165,9 +165,9 @@ extension Aggregator.State {
     mutating func apply(_ change: ResourceChange, kind: String, set: (inout Self, String, JSONValue?) -> Void) {
         switch change {
         case .added(let object), .modified(let object):
-            if let name = object["metadata"]?["name"]?.stringValue { set(&self, name, object) }
+            if let name = object.metadata("name") { set(&self, name, object) }
         case .deleted(let object):
-            if let name = object["metadata"]?["name"]?.stringValue { set(&self, name, nil) }
+            if let name = object.metadata("name") { set(&self, name, nil) }
         case .synced:
             synced.insert(kind)
         }

@@ -60,7 +60,7 @@ public final class KubernetesTableSource: TableSource {
         state.withLock { state in
             switch change {
             case .added(let object), .modified(let object):
-                guard let name = object["metadata"]?["name"]?.stringValue else { return }
+                guard let name = object.metadata("name") else { return }
                 do throws(ResourceDecodingError) {
                     let table = try RouteTable.decode(from: object)
                     if let problem = table.validate().first {
@@ -73,7 +73,7 @@ public final class KubernetesTableSource: TableSource {
                     state.problems[name] = "RouteTable \(name): \(error.path): \(error.message)"
                 }
             case .deleted(let object):
-                guard let name = object["metadata"]?["name"]?.stringValue else { return }
+                guard let name = object.metadata("name") else { return }
                 state.tables[name] = nil
                 state.problems[name] = nil
             case .synced:
@@ -86,7 +86,7 @@ public final class KubernetesTableSource: TableSource {
         state.withLock { state in
             switch change {
             case .added(let object), .modified(let object):
-                state.nodeLabels = Self.labels(of: object)
+                state.nodeLabels = object.labels
             case .deleted:
                 state.nodeLabels = nil
             case .synced:
@@ -96,11 +96,5 @@ public final class KubernetesTableSource: TableSource {
         if state.withLock({ $0.nodeSynced && $0.nodeLabels == nil }) {
             logger.warning("this node has no Node object; tables with a nodeSelector will not select it", metadata: ["node": "\(nodeName)"])
         }
-    }
-
-    /// An object's `metadata.labels` (non-string values, which the API
-    /// server would not accept, are left out).
-    static func labels(of object: JSONValue) -> [String: String] {
-        object["metadata"]?["labels"]?.objectValue?.dictionary.compactMapValues(\.stringValue) ?? [:]
     }
 }

@@ -141,7 +141,7 @@ public final class KubeClient: Sendable {
     /// PUT of the whole object (or of its `status` with `subresource: "status"`);
     /// `metadata.resourceVersion` in `object` makes it conditional (409 if stale).
     public func replace(_ resource: KubeResource, _ object: JSONValue, namespace: String? = nil, subresource: String? = nil) async throws -> JSONValue {
-        guard let name = object["metadata"]?["name"]?.stringValue else {
+        guard let name = object.metadata("name") else {
             throw KubeError(request: "PUT \(resource.path(namespace: namespace))", kind: .decoding, message: "the object has no metadata.name")
         }
         let path = resource.path(namespace: namespace, name: name, subresource: subresource)
