@@ -37,6 +37,7 @@ func quoted(_ text: String, limit: Int = 80) -> String {
         case "\"": body += "\\\""
         case "\\": body += "\\\\"
         case "\n": body += "\\n"
+        case "\r": body += "\\r"
         case "\t": body += "\\t"
         case _ where scalar.value < 0x20 || scalar.value == 0x7F:
             body += "\\u{\(String(scalar.value, radix: 16))}"

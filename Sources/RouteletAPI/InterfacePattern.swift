@@ -139,6 +139,24 @@ public struct InterfacePattern: Hashable, Sendable, CustomStringConvertible {
         return nil
     }
 
+    /// Problems with a list of interface names or patterns at `path`
+    /// (`spec.interfaces`): entries that do not parse, and duplicates.
+    static func validate(_ interfaces: [String], at path: String) -> [FieldError] {
+        var errors: [FieldError] = []
+        var firstIndex: [String: Int] = [:]
+        for (index, interface) in interfaces.enumerated() {
+            let field = "\(path)[\(index)]"
+            if case .failure(let error) = parse(interface) {
+                errors.append(FieldError(path: field, message: error.message))
+            } else if let earlier = firstIndex[interface] {
+                errors.append(FieldError(path: field, message: "\(quoted(interface)) is already listed at \(path)[\(earlier)]"))
+            } else {
+                firstIndex[interface] = index
+            }
+        }
+        return errors
+    }
+
     /// Whether `name` matches the whole pattern.
     public func matches(_ name: String) -> Bool {
         let scalars = Array(name.unicodeScalars)

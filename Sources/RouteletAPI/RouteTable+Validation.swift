@@ -8,15 +8,7 @@ extension RouteTable {
     /// than `maxErrors`, the first `maxErrors` are returned followed by an
     /// entry "… and N more errors".
     public func validate(maxErrors: Int = defaultMaxErrors) -> [FieldError] {
-        var errors: [FieldError] = []
-        if apiVersion != Self.apiVersion {
-            let what = apiVersion.isEmpty ? "apiVersion is required" : "\(quoted(apiVersion)) is not supported"
-            errors.append(FieldError(path: "apiVersion", message: "\(what) (expected \"\(Self.apiVersion)\")"))
-        }
-        if kind != Self.kind {
-            let what = kind.isEmpty ? "kind is required" : "\(quoted(kind)) is not supported"
-            errors.append(FieldError(path: "kind", message: "\(what) (expected \"\(Self.kind)\")"))
-        }
+        var errors = TypeMeta.validate(apiVersion: apiVersion, kind: kind, expectedAPIVersion: Self.apiVersion, expectedKind: Self.kind)
         errors += metadata.validate(at: "metadata")
         errors += spec.validate(at: "spec")
         return errors.capped(at: maxErrors)
@@ -38,17 +30,7 @@ extension RouteTableSpec {
                 path: "\(path).interfaces",
                 message: "\(interfaces.count) interfaces are listed; at most \(Self.interfaceCountRange.upperBound) are allowed"))
         }
-        var firstInterface: [String: Int] = [:]
-        for (index, interface) in interfaces.enumerated() {
-            let field = "\(path).interfaces[\(index)]"
-            if case .failure(let error) = InterfacePattern.parse(interface) {
-                errors.append(FieldError(path: field, message: error.message))
-            } else if let earlier = firstInterface[interface] {
-                errors.append(FieldError(path: field, message: "\(quoted(interface)) is already listed at \(path).interfaces[\(earlier)]"))
-            } else {
-                firstInterface[interface] = index
-            }
-        }
+        errors += InterfacePattern.validate(interfaces, at: "\(path).interfaces")
 
         if routes.count > Self.maxRoutes {
             errors.append(FieldError(
@@ -167,25 +149,7 @@ extension Route {
     /// nil for a canonical CIDR; otherwise a message naming the text and the fix.
     static func destinationProblem(_ text: String) -> String? {
         if text.isEmpty { return "a destination is required (a CIDR like \"10.0.0.0/8\" or \"2001:db8::/32\")" }
-        switch IPPrefix.parse(text) {
-        case .success:
-            return nil
-        case .failure(.hostBitsSet(let canonical)):
-            return "\(quoted(text)) has host bits set; did you mean \"\(canonical)\"?"
-        case .failure(.missingLength):
-            if let address = IPAddress(text) {
-                return "\(quoted(text)) has no prefix length (expected address/length, like \"\(address)/\(address.family.bitCount)\")"
-            }
-        case .failure(.badLength(let maximum)):
-            let lengthText = text.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false).last ?? ""
-            if let length = Int(lengthText), length < 0 || length > maximum {
-                let family = maximum == 32 ? "IPv4" : "IPv6"
-                return "prefix length \(length) is out of range for \(family) (0-\(maximum))"
-            }
-        case .failure(.badAddress):
-            break
-        }
-        return "\(quoted(text)) is not a valid CIDR (expected address/length, like \"10.0.0.0/8\")"
+        return IPPrefix.problem(text)
     }
 
     /// nil for an address of the destination's family; otherwise why not.

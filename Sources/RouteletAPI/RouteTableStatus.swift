@@ -1,52 +1,11 @@
 /// What the aggregator reports about a RouteTable across the nodes it selects.
 public struct RouteTableStatus: Codable, Hashable, Sendable {
-    /// Counts of nodes for the `NODES` printer column.
-    public struct NodeCounts: Codable, Hashable, Sendable {
-        public var selected: Int
-        /// Nodes that run the current generation without error.
-        public var programmed: Int
+    /// Counts of nodes for the `NODES` printer column (shared with GatewayRoute).
+    public typealias NodeCounts = RouteletAPI.NodeCounts
+    /// A node that fails to program the table (shared with GatewayRoute).
+    public typealias FailingNode = RouteletAPI.FailingNode
 
-        public init(selected: Int = 0, programmed: Int = 0) {
-            self.selected = selected
-            self.programmed = programmed
-        }
-
-        private enum CodingKeys: String, CodingKey {
-            case selected, programmed
-        }
-
-        public init(from decoder: any Decoder) throws {
-            let container = try decoder.container(keyedBy: CodingKeys.self)
-            selected = try container.decodeIntegerIfPresent(Int.self, forKey: .selected) ?? 0
-            programmed = try container.decodeIntegerIfPresent(Int.self, forKey: .programmed) ?? 0
-        }
-    }
-
-    /// A node that fails to program the table, for a quick look (at most 16 are listed).
-    public struct FailingNode: Codable, Hashable, Sendable {
-        public var name: String
-        public var reason: String
-        public var message: String
-
-        public init(name: String, reason: String, message: String) {
-            self.name = name
-            self.reason = reason
-            self.message = message
-        }
-
-        private enum CodingKeys: String, CodingKey {
-            case name, reason, message
-        }
-
-        public init(from decoder: any Decoder) throws {
-            let container = try decoder.container(keyedBy: CodingKeys.self)
-            name = try container.decodeIfPresent(String.self, forKey: .name) ?? ""
-            reason = try container.decodeIfPresent(String.self, forKey: .reason) ?? ""
-            message = try container.decodeIfPresent(String.self, forKey: .message) ?? ""
-        }
-    }
-
-    public static let maxFailingNodes = 16
+    public static let maxFailingNodes = FailingNode.maxListed
 
     public var observedGeneration: Int64?
     /// The number of routes in the spec.
@@ -64,7 +23,7 @@ public struct RouteTableStatus: Codable, Hashable, Sendable {
         self.observedGeneration = observedGeneration
         self.routes = routes
         self.nodes = nodes
-        self.nodesReady = nodesReady ?? "\(nodes.programmed)/\(nodes.selected)"
+        self.nodesReady = nodesReady ?? nodes.readyText
         self.conditions = conditions
         self.failingNodes = failingNodes
     }

@@ -87,26 +87,8 @@ public struct RouteletNodeStatus: Codable, Hashable, Sendable {
         }
     }
 
-    /// How many of a GatewayRoute's backends have a ready endpoint.
-    public struct BackendCounts: Codable, Hashable, Sendable {
-        public var ready: Int
-        public var total: Int
-
-        public init(ready: Int = 0, total: Int = 0) {
-            self.ready = ready
-            self.total = total
-        }
-
-        private enum CodingKeys: String, CodingKey {
-            case ready, total
-        }
-
-        public init(from decoder: any Decoder) throws {
-            let container = try decoder.container(keyedBy: CodingKeys.self)
-            ready = try container.decodeIntegerIfPresent(Int.self, forKey: .ready) ?? 0
-            total = try container.decodeIntegerIfPresent(Int.self, forKey: .total) ?? 0
-        }
-    }
+    /// How many of a GatewayRoute's backends have a ready endpoint (shared with GatewayRouteStatus).
+    public typealias BackendCounts = RouteletAPI.BackendCounts
 
     /// One GatewayRoute as served on this node.
     public struct GatewayRoute: Codable, Hashable, Sendable {
