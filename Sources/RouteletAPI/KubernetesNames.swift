@@ -20,6 +20,34 @@ enum KubernetesNames {
         return "must consist of lowercase letters, digits, '-' and '.', and start and end with a letter or digit"
     }
 
+    /// nil when `text` is a DNS-1123 label (a namespace name): lowercase
+    /// alphanumerics and inner '-', at most 63 characters.
+    static func labelNameProblem(_ text: String) -> String? {
+        if text.utf8.count > labelMaxLength {
+            return "is \(text.utf8.count) characters long; at most \(labelMaxLength) are allowed"
+        }
+        if isLowerLabel(text.utf8, letterFirst: false) { return nil }
+        return "must consist of lowercase letters, digits and '-', and start and end with a letter or digit"
+    }
+
+    /// nil when `text` is a DNS-1035 label (a Service name): like a DNS-1123
+    /// label, but starting with a letter.
+    static func serviceNameProblem(_ text: String) -> String? {
+        if text.utf8.count > labelMaxLength {
+            return "is \(text.utf8.count) characters long; at most \(labelMaxLength) are allowed"
+        }
+        if isLowerLabel(text.utf8, letterFirst: true) { return nil }
+        return "must consist of lowercase letters, digits and '-', start with a letter and end with a letter or digit"
+    }
+
+    private static func isLowerLabel(_ bytes: String.UTF8View, letterFirst: Bool) -> Bool {
+        guard let first = bytes.first, let last = bytes.last, isLowerAlphanumeric(first), isLowerAlphanumeric(last) else {
+            return false
+        }
+        if letterFirst, !(UInt8(ascii: "a")...UInt8(ascii: "z")).contains(first) { return false }
+        return bytes.allSatisfy { isLowerAlphanumeric($0) || $0 == UInt8(ascii: "-") }
+    }
+
     /// nil when `text` is a valid label key: an optional DNS subdomain
     /// prefix and '/', then a name of at most 63 characters.
     static func labelKeyProblem(_ text: String) -> String? {

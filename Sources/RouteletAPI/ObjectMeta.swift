@@ -69,4 +69,14 @@ public struct ObjectMeta: Codable, Hashable, Sendable {
         }
         return errors
     }
+
+    /// Problems with the namespace of a namespaced object: required (the API
+    /// server fills it in from the request), a DNS-1123 label.
+    public func validateNamespace(at path: String = "metadata") -> [FieldError] {
+        guard let namespace, !namespace.isEmpty else {
+            return [FieldError(path: "\(path).namespace", message: "a namespace is required (like \"shop\")")]
+        }
+        guard let problem = KubernetesNames.labelNameProblem(namespace) else { return [] }
+        return [FieldError(path: "\(path).namespace", message: "\(quoted(namespace)) is not a valid namespace: it \(problem)")]
+    }
 }

@@ -26,3 +26,21 @@ func manifest(name: String = "edge", spec: String) -> String {
     \(spec.split(separator: "\n", omittingEmptySubsequences: false).map { "  " + $0 }.joined(separator: "\n"))
     """
 }
+
+/// A GatewayRoute read from YAML as kubectl would read it.
+func gatewayRoute(_ yaml: String) throws -> GatewayRoute {
+    try GatewayRoute.decode(from: yamlDocument(yaml).value)
+}
+
+/// A GatewayRoute manifest in namespace `shop` around the given spec lines.
+func gatewayManifest(name: String = "users", spec: String) -> String {
+    """
+    apiVersion: routelet.dev/v1alpha1
+    kind: GatewayRoute
+    metadata:
+      name: \(name)
+      namespace: shop
+    spec:
+    \(spec.split(separator: "\n", omittingEmptySubsequences: false).map { "  " + $0 }.joined(separator: "\n"))
+    """
+}
