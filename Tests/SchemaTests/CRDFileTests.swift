@@ -9,6 +9,7 @@ struct CRDFileTests {
         var plural: String
         var kind: String
         var shortName: String
+        var namespaced = false
         /// (name in capitals as kubectl shows it, type, jsonPath)
         var columns: [(String, String, String)]
         var description: String { file }
@@ -34,6 +35,16 @@ struct CRDFileTests {
                 ("VERSION", "string", ".status.agentVersion"),
                 ("AGE", "date", ".metadata.creationTimestamp"),
             ]),
+        Expected(
+            file: "gatewayroutes.routelet.dev.yaml", plural: "gatewayroutes", kind: "GatewayRoute", shortName: "gwr", namespaced: true,
+            columns: [
+                ("LISTENER", "string", ".status.listener"),
+                ("RULES", "integer", ".status.rules"),
+                ("BACKENDS", "string", ".status.backendsReady"),
+                ("NODES", "string", ".status.nodesReady"),
+                ("PROGRAMMED", "string", #".status.conditions[?(@.type=="Programmed")].status"#),
+                ("AGE", "date", ".metadata.creationTimestamp"),
+            ]),
     ]
 
     @Test("each CRD file parses with its names, scope, version, status subresource and printer columns", arguments: expected)
@@ -41,7 +52,7 @@ struct CRDFileTests {
         let crd = try Fixtures.crd(expected.file)
         #expect(crd.name == "\(expected.plural).routelet.dev")
         #expect(crd.group == "routelet.dev")
-        #expect(crd.scope == .cluster)
+        #expect(crd.scope == (expected.namespaced ? .namespaced : .cluster))
         #expect(crd.names.plural == expected.plural)
         #expect(crd.names.singular == expected.kind.lowercased())
         #expect(crd.names.kind == expected.kind)
@@ -80,7 +91,7 @@ struct CRDFileTests {
         }
     }
 
-    @Test("every string has maxLength and every list maxItems, every integer bounds, in both CRDs")
+    @Test("every string has maxLength and every list maxItems, every integer bounds, in every CRD")
     func everyNodeIsBounded() throws {
         for expected in Self.expected {
             let schema = try Fixtures.crd(expected.file).storageVersion.schema

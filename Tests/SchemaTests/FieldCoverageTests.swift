@@ -10,6 +10,7 @@ struct FieldCoverageTests {
     enum Resource: String, CaseIterable, Sendable, CustomStringConvertible {
         case routeTable = "RouteTable"
         case routeletNode = "RouteletNode"
+        case gatewayRoute = "GatewayRoute"
 
         var description: String { rawValue }
 
@@ -17,6 +18,7 @@ struct FieldCoverageTests {
             switch self {
             case .routeTable: "routetables.routelet.dev.yaml"
             case .routeletNode: "routeletnodes.routelet.dev.yaml"
+            case .gatewayRoute: "gatewayroutes.routelet.dev.yaml"
             }
         }
 
@@ -27,6 +29,7 @@ struct FieldCoverageTests {
             switch self {
             case .routeTable: Fixtures.fullRouteTable
             case .routeletNode: Fixtures.fullRouteletNode
+            case .gatewayRoute: Fixtures.fullGatewayRoute
             }
         }
 
@@ -34,6 +37,7 @@ struct FieldCoverageTests {
             switch self {
             case .routeTable: try Fixtures.fullRouteTable.jsonValue()
             case .routeletNode: try Fixtures.fullRouteletNode.jsonValue()
+            case .gatewayRoute: try Fixtures.fullGatewayRoute.jsonValue()
             }
         }
 
@@ -42,6 +46,7 @@ struct FieldCoverageTests {
             switch self {
             case .routeTable: try RouteTable.decode(from: json).jsonValue()
             case .routeletNode: try RouteletNode.decode(from: json).jsonValue()
+            case .gatewayRoute: try GatewayRoute.decode(from: json).jsonValue()
             }
         }
     }

@@ -22,6 +22,10 @@ enum Fixtures {
         try crd("routetables.routelet.dev.yaml").storageVersion.schema
     }
 
+    static func gatewayRouteSchema() throws -> StructuralSchema {
+        try crd("gatewayroutes.routelet.dev.yaml").storageVersion.schema
+    }
+
     static func routeletNodeSchema() throws -> StructuralSchema {
         try crd("routeletnodes.routelet.dev.yaml").storageVersion.schema
     }
@@ -130,4 +134,93 @@ enum Fixtures {
             ],
             conditions: [Condition(type: "Ready", status: .true, reason: "Ready", message: "all tables programmed", observedGeneration: 1,
                                    lastTransitionTime: "2024-05-01T10:00:00Z")]))
+
+    /// The GatewayRoute example of design/api.md, with a status.
+    static let gatewayAPIExample = """
+        apiVersion: routelet.dev/v1alpha1
+        kind: GatewayRoute
+        metadata: {name: users, namespace: shop}
+        spec:
+          nodeSelector: {matchLabels: {routelet.dev/role: gateway}}
+          interfaces: [eth1]
+          listener:
+            address: 10.96.0.10
+            port: 443
+            protocol: HTTPS
+            tls: {secretName: users-cert}
+          hostnames: [api.example.com, "*.example.com"]
+          rules:
+          - matches:
+            - path: {type: PathPrefix, value: /users}
+              headers:
+              - {name: X-User-Role, value: admin}
+              - {name: X-Region, value: us-west}
+              queryParams:
+              - {name: tier, value: gold}
+              method: GET
+            backends:
+            - service: {name: user-service, port: 8080}
+              weight: 90
+            - addresses: [10.2.0.10, 10.2.0.11]
+              port: 8080
+              weight: 10
+          accessLog:
+            headers: [X-User-Role, X-Region, User-Agent]
+          sourceRanges:
+            allow: [198.51.100.0/24]
+            deny: [198.51.100.66/32]
+          rateLimit:
+            requestsPerSecond: 100
+            burst: 200
+        status:
+          observedGeneration: 2
+          listener: 10.96.0.10:443/HTTPS
+          rules: 1
+          backends: {ready: 4, total: 5}
+          backendsReady: 4/5
+          nodes: {selected: 3, programmed: 2}
+          nodesReady: 2/3
+          conditions:
+          - {type: Accepted, status: "True", reason: Accepted}
+          - {type: ResolvedRefs, status: "True", reason: ResolvedRefs}
+          - {type: Programmed, status: "False", reason: NodesPending, observedGeneration: 2}
+          failingNodes:
+          - {name: node-c, reason: ListenerConflict, message: "10.96.0.10:443 belongs to shop/other"}
+        """
+
+    /// A GatewayRoute with every optional field set and every list non-empty
+    /// (somewhere). It is not a valid route (tls and the TCP options together),
+    /// only a complete one.
+    static let fullGatewayRoute = GatewayRoute(
+        metadata: ObjectMeta(name: "users", namespace: "shop", generation: 2),
+        spec: GatewayRouteSpec(
+            nodeSelector: LabelSelector(
+                matchLabels: ["routelet.dev/role": "gateway"],
+                matchExpressions: [LabelSelectorRequirement(key: "zone", operator: .in, values: ["a"])]),
+            interfaces: ["eth1", "veth*"],
+            listener: GatewayListener(
+                address: "10.96.0.10", port: 443, protocol: .https, tls: GatewayTLS(secretName: "users-cert"),
+                preserveClientIP: true, maglevTableSize: 65537, idleTimeoutSeconds: 3600),
+            hostnames: ["api.example.com", "*.example.com"],
+            rules: [
+                GatewayRule(
+                    matches: [
+                        HTTPMatch(
+                            path: HTTPPathMatch(type: .pathPrefix, value: "/users"),
+                            headers: [HTTPHeaderMatch(name: "X-User-Role", value: "admin", type: .exact)],
+                            queryParams: [HTTPQueryParamMatch(name: "tier", value: "gold|silver", type: .regularExpression)],
+                            method: "GET")
+                    ],
+                    backends: [
+                        GatewayBackend(service: GatewayServiceRef(name: "user-service", port: 8080), weight: 90),
+                        GatewayBackend(addresses: ["10.2.0.10", "10.2.0.11"], port: 8080, weight: 10),
+                    ])
+            ],
+            accessLog: GatewayAccessLog(headers: ["User-Agent"]),
+            sourceRanges: GatewaySourceRanges(allow: ["198.51.100.0/24"], deny: ["198.51.100.66/32"]),
+            rateLimit: GatewayRateLimit(requestsPerSecond: 100, burst: 200)),
+        status: GatewayRouteStatus(
+            observedGeneration: 2, listener: "10.96.0.10:443/HTTPS", rules: 1, backends: BackendCounts(ready: 4, total: 5),
+            nodes: NodeCounts(selected: 3, programmed: 2), conditions: [condition("Programmed")],
+            failingNodes: [FailingNode(name: "node-c", reason: "ListenerConflict", message: "10.96.0.10:443 belongs to shop/other")]))
 }
