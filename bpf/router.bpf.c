@@ -1,12 +1,17 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * rl_router: the RouteTable data plane, attached at TC (clsact) ingress.
+ * rl_router: routelet's data plane, attached at TC (clsact) ingress.
  *
- * Per packet: parse Ethernet and IPv4/IPv6, find the table bound to the
- * arrival interface, longest-prefix match (table, destination), then by
- * route type forward (TTL/hop limit - 1, next hop by flow hash,
- * bpf_redirect_neigh), drop (Blackhole) or pass (Local). Anything the
- * program does not own goes to the kernel unchanged with TC_ACT_OK.
+ * Per packet: parse Ethernet and IPv4/IPv6 once, find the arrival
+ * interface's entry, and run the stages it names:
+ *   - the gateway stage (lib/gateway.h), when GatewayRoutes bind the
+ *     interface: conntrack, Maglev, NAT toward a backend and back;
+ *   - the RouteTable stage, when a table is bound: longest-prefix match
+ *     (table, destination), then by route type forward (TTL/hop limit - 1,
+ *     next hop by flow hash, bpf_redirect_neigh), drop (Blackhole) or pass
+ *     (Local).
+ * Anything the program does not own goes to the kernel unchanged with
+ * TC_ACT_OK. An interface without gateway flag pays nothing for gateways.
  *
  * Every path ends in rl_finish(), which counts the reason and the route and
  * turns the reason into a verdict.
@@ -29,8 +34,9 @@
 #define RL_IP_OFFSET 0x1fff
 #define RL_IPPROTO_SCTP 132
 #define RL_IPPROTO_UDPLITE 136
-/* Enough linear bytes for Ethernet, the largest IPv4 header and the ports. */
-#define RL_PULL_LEN (ETH_HLEN + 60 + 4)
+/* Enough linear bytes for Ethernet, the largest IPv4 header and a TCP
+ * header (the gateway reads its flags). */
+#define RL_PULL_LEN (ETH_HLEN + 60 + 20)
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -97,7 +103,7 @@ struct {
 /* enum rl_reason -> packets and bytes, per CPU. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, RL_REASON_COUNT);
+	__uint(max_entries, RL_REASON_SLOTS);
 	__type(key, __u32);
 	__type(value, struct rl_counter);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
@@ -118,10 +124,13 @@ struct {
 struct rl_flow {
 	__u32 src[4];
 	__u32 dst[4];
-	__u16 sport;
+	__u16 sport;                /* host order; 0 without ports */
 	__u16 dport;
 	__u8 proto;
 	__u8 family;
+	__u8 has_ports;             /* the transport header follows, complete */
+	__u8 tcp_flags;             /* TCP: the flags byte */
+	__u16 l4_off;               /* offset of the transport header in the packet */
 };
 
 static __always_inline void rl_count(void *map, __u32 key, __u64 bytes)
@@ -154,6 +163,9 @@ static __always_inline int rl_finish(struct __sk_buff *skb, enum rl_reason reaso
 	case RL_REASON_FORWARDED:
 		rl_count(&rl_route_stats, route->id, bytes);
 		return redirect_verdict;
+	case RL_REASON_GW_FORWARDED:
+	case RL_REASON_GW_REPLY:
+		return redirect_verdict;
 	case RL_REASON_BLACKHOLE:
 		rl_count(&rl_route_stats, route->id, bytes);
 		return TC_ACT_SHOT;
@@ -161,6 +173,8 @@ static __always_inline int rl_finish(struct __sk_buff *skb, enum rl_reason reaso
 		rl_count(&rl_route_stats, route->id, bytes);
 		return TC_ACT_OK;
 	case RL_REASON_REDIRECT_FAILED:
+	case RL_REASON_GW_NO_BACKEND:
+	case RL_REASON_GW_NO_PORT:
 		return TC_ACT_SHOT;
 	default:
 		return TC_ACT_OK;
@@ -227,20 +241,34 @@ static __always_inline int rl_is_local(__u8 family, const __u32 *addr)
 	return bpf_map_lookup_elem(&rl_local_addrs, &key) != 0;
 }
 
-static __always_inline __u16 rl_ports_of(void *l4, void *data_end, __u16 *dport)
-{
-	__u16 *ports = l4;
-
-	if ((void *)(ports + 2) > data_end)
-		return *dport = 0;
-	*dport = bpf_ntohs(ports[1]);
-	return bpf_ntohs(ports[0]);
-}
-
 static __always_inline int rl_has_ports(__u8 proto)
 {
 	return proto == IPPROTO_TCP || proto == IPPROTO_UDP ||
 	       proto == RL_IPPROTO_SCTP || proto == RL_IPPROTO_UDPLITE;
+}
+
+/* Reads the ports at `off` (from the start of the packet) into `flow`;
+ * for TCP and UDP with a complete header also marks it NAT-able, and keeps
+ * TCP's flags. */
+static __always_inline void rl_parse_ports(struct rl_flow *flow, __u32 off, void *data, void *data_end)
+{
+	__u16 *ports = data + off;
+
+	if ((void *)(ports + 2) > data_end)
+		return;
+	flow->sport = bpf_ntohs(ports[0]);
+	flow->dport = bpf_ntohs(ports[1]);
+	flow->l4_off = off;
+	if (flow->proto == IPPROTO_TCP) {
+		__u8 *tcp = (void *)ports;
+
+		if ((void *)(tcp + 20) > data_end)
+			return;
+		flow->tcp_flags = tcp[13];
+		flow->has_ports = 1;
+	} else if (flow->proto == IPPROTO_UDP && (void *)ports + 8 <= data_end) {
+		flow->has_ports = 1;
+	}
 }
 
 /* Resolves the route's next hop, checks TTL and MTU, and redirects. The
@@ -321,69 +349,86 @@ static __always_inline int rl_dispatch(struct __sk_buff *skb, const struct rl_ro
 	}
 }
 
-static __always_inline int rl_route_v4(struct __sk_buff *skb, __u32 table_id, void *data,
-				       void *data_end)
+/* Parses the IPv4 header (and the ports) into `flow`; returns a reason to
+ * finish with, or -1 when the packet is well formed. */
+static __always_inline int rl_parse_v4(void *data, void *data_end, struct rl_flow *flow)
 {
 	struct iphdr *ip = data + ETH_HLEN;
-	struct rl_flow flow = { .family = RL_AF_INET };
-	struct rl_lpm_key_v4 key = { .prefixlen = 64, .table_id = table_id };
 	__u32 hdr_len;
 
 	if ((void *)(ip + 1) > data_end || ip->version != 4 || ip->ihl < 5)
-		return rl_finish(skb, RL_REASON_MALFORMED, 0, 0);
+		return RL_REASON_MALFORMED;
 	hdr_len = ip->ihl * 4;
 	/* What the kernel's ip_rcv() would refuse is not ours to forward. */
 	if (hdr_len > bpf_ntohs(ip->tot_len) || (void *)ip + (hdr_len & 0x3c) > data_end)
-		return rl_finish(skb, RL_REASON_MALFORMED, 0, 0);
-	flow.src[0] = ip->saddr;
-	flow.dst[0] = ip->daddr;
-	flow.proto = ip->protocol;
-
-	/* 224.0.0.0/4 multicast, 255.255.255.255, 169.254.0.0/16 link-local. */
-	__u32 dst = bpf_ntohl(ip->daddr);
-	if ((dst >> 28) == 0xe || dst == 0xffffffff || (dst >> 16) == 0xa9fe)
-		return rl_finish(skb, RL_REASON_SCOPE, 0, 0);
-	if (rl_is_local(RL_AF_INET, flow.dst))
-		return rl_finish(skb, RL_REASON_LOCAL_ADDR, 0, 0);
-
+		return RL_REASON_MALFORMED;
+	flow->family = RL_AF_INET;
+	flow->src[0] = ip->saddr;
+	flow->dst[0] = ip->daddr;
+	flow->proto = ip->protocol;
 	/* Fragments hash on addresses and protocol only, so that every fragment
 	 * of a packet (only the first carries ports) takes the same path. */
 	if (rl_has_ports(ip->protocol) && !(ip->frag_off & bpf_htons(RL_IP_MF | RL_IP_OFFSET)))
-		flow.sport = rl_ports_of((void *)ip + (hdr_len & 0x3c), data_end, &flow.dport);
-
-	__builtin_memcpy(key.addr, &ip->daddr, 4);
-	return rl_dispatch(skb, bpf_map_lookup_elem(&rl_routes_v4, &key), &flow, ip, 0);
+		rl_parse_ports(flow, ETH_HLEN + (hdr_len & 0x3c), data, data_end);
+	return -1;
 }
 
-static __always_inline int rl_route_v6(struct __sk_buff *skb, __u32 table_id, void *data,
-				       void *data_end)
+static __always_inline int rl_parse_v6(void *data, void *data_end, struct rl_flow *flow)
 {
 	struct ipv6hdr *ip6 = data + ETH_HLEN;
-	struct rl_flow flow = { .family = RL_AF_INET6 };
-	struct rl_lpm_key_v6 key = { .prefixlen = 32 + 128, .table_id = table_id };
 
 	if ((void *)(ip6 + 1) > data_end || ip6->version != 6)
-		return rl_finish(skb, RL_REASON_MALFORMED, 0, 0);
-	__builtin_memcpy(flow.src, &ip6->saddr, 16);
-	__builtin_memcpy(flow.dst, &ip6->daddr, 16);
-	flow.proto = ip6->nexthdr;
+		return RL_REASON_MALFORMED;
+	flow->family = RL_AF_INET6;
+	__builtin_memcpy(flow->src, &ip6->saddr, 16);
+	__builtin_memcpy(flow->dst, &ip6->daddr, 16);
+	flow->proto = ip6->nexthdr;
+	/* Ports only when the transport header follows directly; packets with
+	 * extension headers (fragments included) hash on addresses alone. */
+	if (rl_has_ports(ip6->nexthdr))
+		rl_parse_ports(flow, ETH_HLEN + sizeof(*ip6), data, data_end);
+	return -1;
+}
 
+/* The RouteTable stage: scope and local-address checks, then the lookup. */
+static __always_inline int rl_route_stage(struct __sk_buff *skb, __u32 table_id, const struct rl_flow *flow)
+{
+	void *data = (void *)(long)skb->data;
+	void *data_end = (void *)(long)skb->data_end;
+
+	if (flow->family == RL_AF_INET) {
+		struct iphdr *ip = data + ETH_HLEN;
+		struct rl_lpm_key_v4 key = { .prefixlen = 64, .table_id = table_id };
+
+		if ((void *)(ip + 1) > data_end)
+			return rl_finish(skb, RL_REASON_MALFORMED, 0, 0);
+		/* 224.0.0.0/4 multicast, 255.255.255.255, 169.254.0.0/16 link-local. */
+		__u32 dst = bpf_ntohl(flow->dst[0]);
+		if ((dst >> 28) == 0xe || dst == 0xffffffff || (dst >> 16) == 0xa9fe)
+			return rl_finish(skb, RL_REASON_SCOPE, 0, 0);
+		if (rl_is_local(RL_AF_INET, flow->dst))
+			return rl_finish(skb, RL_REASON_LOCAL_ADDR, 0, 0);
+		__builtin_memcpy(key.addr, &flow->dst[0], 4);
+		return rl_dispatch(skb, bpf_map_lookup_elem(&rl_routes_v4, &key), flow, ip, 0);
+	}
+
+	struct ipv6hdr *ip6 = data + ETH_HLEN;
+	struct rl_lpm_key_v6 key = { .prefixlen = 32 + 128, .table_id = table_id };
+
+	if ((void *)(ip6 + 1) > data_end)
+		return rl_finish(skb, RL_REASON_MALFORMED, 0, 0);
 	/* ff00::/8 multicast, fe80::/10 link-local. */
 	__u8 first = ip6->daddr.in6_u.u6_addr8[0];
 	__u8 second = ip6->daddr.in6_u.u6_addr8[1];
 	if (first == 0xff || (first == 0xfe && (second & 0xc0) == 0x80))
 		return rl_finish(skb, RL_REASON_SCOPE, 0, 0);
-	if (rl_is_local(RL_AF_INET6, flow.dst))
+	if (rl_is_local(RL_AF_INET6, flow->dst))
 		return rl_finish(skb, RL_REASON_LOCAL_ADDR, 0, 0);
-
-	/* Ports only when the transport header follows directly; packets with
-	 * extension headers (fragments included) hash on addresses alone. */
-	if (rl_has_ports(ip6->nexthdr))
-		flow.sport = rl_ports_of(ip6 + 1, data_end, &flow.dport);
-
-	__builtin_memcpy(key.addr, &ip6->daddr, 16);
-	return rl_dispatch(skb, bpf_map_lookup_elem(&rl_routes_v6, &key), &flow, 0, ip6);
+	__builtin_memcpy(key.addr, flow->dst, 16);
+	return rl_dispatch(skb, bpf_map_lookup_elem(&rl_routes_v6, &key), flow, 0, ip6);
 }
+
+#include "lib/gateway.h"
 
 /* The whole per-packet path; rl_router is this and nothing else (the
  * benchmark wraps the same function, see bench_router.bpf.c). */
@@ -392,8 +437,10 @@ static __always_inline int rl_route_packet(struct __sk_buff *skb)
 	void *data = (void *)(long)skb->data;
 	void *data_end = (void *)(long)skb->data_end;
 	__u32 ifindex = skb->ingress_ifindex;
+	struct rl_flow flow = {};
 	struct rl_iface *iface;
 	struct ethhdr *eth;
+	int reason;
 
 	/* Headers split across fragments of a non-linear skb: make them linear. */
 	if (data_end - data < RL_PULL_LEN && skb->len > data_end - data) {
@@ -418,8 +465,22 @@ static __always_inline int rl_route_packet(struct __sk_buff *skb)
 		return rl_finish(skb, RL_REASON_NO_TABLE, 0, 0);
 
 	if (eth->h_proto == bpf_htons(ETH_P_IP))
-		return rl_route_v4(skb, iface->table_id, data, data_end);
-	return rl_route_v6(skb, iface->table_id, data, data_end);
+		reason = rl_parse_v4(data, data_end, &flow);
+	else
+		reason = rl_parse_v6(data, data_end, &flow);
+	if (reason >= 0)
+		return rl_finish(skb, reason, 0, 0);
+
+	__u32 table_id = iface->table_id;
+	if (iface->flags & RL_IFACE_GATEWAY) {
+		int verdict = rl_gateway_stage(skb, table_id, &flow);
+
+		if (verdict != RL_CONTINUE)
+			return verdict;
+	}
+	if (!table_id)
+		return rl_finish(skb, RL_REASON_NO_TABLE, 0, 0);
+	return rl_route_stage(skb, table_id, &flow);
 }
 
 SEC("tc")

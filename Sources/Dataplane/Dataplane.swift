@@ -17,6 +17,8 @@ import Foundation
 public final class Dataplane {
     public let pinDirectory: String
     public let maps: RouterMaps
+    /// The gateway stage's maps (GatewayRoute listeners, backends, conntrack).
+    public let gateway: GatewayMaps
     /// True when every map was reused from existing pins.
     public let restored: Bool
     /// The kernel's id of the router program this data plane attaches.
@@ -25,8 +27,27 @@ public final class Dataplane {
     /// The router program's pin, beside the maps'.
     public static let programPin = "prog_rl_router"
 
-    /// Every pin routelet makes in its directory: the maps and the program.
-    public static let pinNames = RouterMaps.names + [programPin]
+    /// Every fixed pin routelet makes in its directory: the maps and the
+    /// program. Maglev tables add `GatewayMaps.maglevPinPrefix` + listener id.
+    public static let pinNames = mapNames + [programPin]
+
+    /// Every map the program declares.
+    static let mapNames = RouterMaps.names + GatewayMaps.names
+
+    /// The names of every pin now in `directory` that routelet made: the
+    /// fixed ones and the Maglev tables.
+    public static func pins(in directory: String) -> [String] {
+        let maglev = ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [])
+            .filter { $0.hasPrefix(GatewayMaps.maglevPinPrefix) }.sorted()
+        return pinNames + maglev
+    }
+
+    /// Unlinks every pin routelet made in `directory`, then the directory
+    /// when it is empty; for tests and benchmarks (``Cleanup`` also detaches).
+    public static func removePins(in directory: String) {
+        for name in pins(in: directory) { unlink("\(directory)/\(name)") }
+        rmdir(directory)
+    }
 
     private let object: BPFObject
     private let programFD: Int32
@@ -38,7 +59,7 @@ public final class Dataplane {
     /// when there is none.
     public init(pinDirectory: String = BPFFS.defaultDirectory) throws(BPFError) {
         try BPFFS.prepare(pinDirectory)
-        let existing = RouterMaps.names.filter { FileManager.default.fileExists(atPath: "\(pinDirectory)/\($0)") }
+        let existing = Self.mapNames.filter { FileManager.default.fileExists(atPath: "\(pinDirectory)/\($0)") }
         if existing.contains("rl_meta") {
             // Refuse maps of another ABI before libbpf reuses any of them.
             _ = try RouterMaps.openPinned(directory: pinDirectory)
@@ -48,8 +69,9 @@ public final class Dataplane {
         self.object = object
 
         var descriptors: [String: FileDescriptor] = [:]
-        for name in RouterMaps.names { descriptors[name] = try object.mapFD(name) }
+        for name in Self.mapNames { descriptors[name] = try object.mapFD(name) }
         maps = try RouterMaps(descriptors: descriptors)
+        gateway = try GatewayMaps(descriptors: descriptors, pinDirectory: pinDirectory, writes: maps.writes)
         try maps.recordABIVersion()
         let loadedFD = try object.programFD("rl_router")
         let loaded = try ProgramInfo(fd: loadedFD, what: "program rl_router")
@@ -66,7 +88,7 @@ public final class Dataplane {
             programID = loaded.id
         }
         self.pinDirectory = pinDirectory
-        restored = existing.count == RouterMaps.names.count
+        restored = existing.count == Self.mapNames.count
     }
 
     deinit {

@@ -1,3 +1,4 @@
+import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -6,19 +7,20 @@ import NetAddress
 extension DataplaneState {
     /// Reads everything. `interfaces` limits which interfaces are queried for
     /// filters (default: every interface of the namespace).
-    public static func read(maps: RouterMaps, interfaces: [UInt32]? = nil) throws(BPFError) -> DataplaneState {
+    public static func read(maps: RouterMaps, gateway: GatewayMaps? = nil, interfaces: [UInt32]? = nil) throws(BPFError) -> DataplaneState {
         var state = DataplaneState()
         for ifindex in interfaces ?? Interfaces.all().keys.sorted() {
             if let attachment = try TC.query(ifindex: ifindex), attachment.isRouter {
                 state.attachments[ifindex] = attachment
             }
         }
-        state.bindings = try maps.bindings()
+        (state.bindings, state.gatewayInterfaces) = try maps.bindings()
         (state.routes, state.unreadableRoutes) = try maps.routes()
         state.groups = try maps.allGroups()
         state.localAddresses = try maps.localAddresses()
         state.routeCounters = try maps.routeCounters()
         state.reasonCounters = try maps.reasonCounters()
+        if let gateway { state.gateway = try gateway.state() }
         return state
     }
 }
@@ -38,7 +40,7 @@ public enum Cleanup {
             guard let attachment = try TC.query(ifindex: ifindex), attachment.isRouter else { continue }
             if try TC.detach(ifindex: ifindex) { report.detached.append(name) }
         }
-        for name in Dataplane.pinNames {
+        for name in Dataplane.pins(in: pinDirectory) {
             let path = "\(pinDirectory)/\(name)"
             if unlink(path) == 0 {
                 report.unpinned.append(path)

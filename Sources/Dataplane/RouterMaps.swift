@@ -45,6 +45,13 @@ public struct RouterMaps: Sendable {
     /// Reopens the maps pinned in `directory` by an earlier process, without
     /// loading any program: what `routelet dump` uses.
     public static func openPinned(directory: String) throws(BPFError) -> RouterMaps {
+        let maps = try RouterMaps(descriptors: try openPins(names, directory: directory))
+        try maps.checkABIVersion(directory: directory)
+        return maps
+    }
+
+    /// Opens the pins `names` under `directory`, by name.
+    static func openPins(_ names: [String], directory: String) throws(BPFError) -> [String: FileDescriptor] {
         var descriptors: [String: FileDescriptor] = [:]
         for name in names {
             let path = "\(directory)/\(name)"
@@ -57,9 +64,7 @@ public struct RouterMaps: Sendable {
             }
             descriptors[name] = FileDescriptor(owning: fd)
         }
-        let maps = try RouterMaps(descriptors: descriptors)
-        try maps.checkABIVersion(directory: directory)
-        return maps
+        return descriptors
     }
 
     // MARK: ABI version
@@ -153,10 +158,12 @@ public struct RouterMaps: Sendable {
 
     // MARK: Interface bindings
 
-    /// Routes what arrives on `ifindex` with `table`.
-    public func bind(ifindex: UInt32, table: UInt32) throws(BPFError) {
+    /// Routes what arrives on `ifindex` with `table` (0: no RouteTable
+    /// stage), and runs the gateway stage there when `gateway`.
+    public func bind(ifindex: UInt32, table: UInt32, gateway: Bool = false) throws(BPFError) {
         var value = rl_iface()
         value.table_id = table
+        value.flags = gateway ? UInt32(RL_IFACE_GATEWAY) : 0
         try ifaces.update(ifindex, value)
     }
 
@@ -165,11 +172,15 @@ public struct RouterMaps: Sendable {
         try ifaces.delete(ifindex)
     }
 
-    /// ifindex -> table.
-    public func bindings() throws(BPFError) -> [UInt32: UInt32] {
-        var result: [UInt32: UInt32] = [:]
-        for (ifindex, value) in try ifaces.entries() { result[ifindex] = value.table_id }
-        return result
+    /// ifindex -> table (0: none), and the interfaces that run the gateway stage.
+    public func bindings() throws(BPFError) -> (tables: [UInt32: UInt32], gateway: Set<UInt32>) {
+        var tables: [UInt32: UInt32] = [:]
+        var gateway: Set<UInt32> = []
+        for (ifindex, value) in try ifaces.entries() {
+            tables[ifindex] = value.table_id
+            if value.flags & UInt32(RL_IFACE_GATEWAY) != 0 { gateway.insert(ifindex) }
+        }
+        return (tables, gateway)
     }
 
     // MARK: Local addresses

@@ -7,8 +7,10 @@ import NetAddress
 public struct DataplaneState: Sendable, Equatable {
     /// ifindex -> routelet's filter on that interface.
     public var attachments: [UInt32: TCAttachment] = [:]
-    /// ifindex -> table.
+    /// ifindex -> table (0: the interface runs no RouteTable stage).
     public var bindings: [UInt32: UInt32] = [:]
+    /// Interfaces whose entry runs the gateway stage (a subset of `bindings`' keys).
+    public var gatewayInterfaces: Set<UInt32> = []
     public var routes: [RouteKey: RouteEntry] = [:]
     /// Route entries whose key or value the ABI can't express.
     public var unreadableRoutes = 0
@@ -17,6 +19,7 @@ public struct DataplaneState: Sendable, Equatable {
     /// route id -> counters.
     public var routeCounters: [UInt32: Counter] = [:]
     public var reasonCounters: [Reason: Counter] = [:]
+    public var gateway = GatewayState()
 
     public init() {}
 }

@@ -86,7 +86,8 @@ public struct Counter: Hashable, Sendable, Codable {
 /// Why the router program returned what it did (`enum rl_reason`).
 public enum Reason: UInt32, CaseIterable, Sendable, Codable, CustomStringConvertible {
     case forwarded = 0, blackhole, localRoute, notIP, vlan, malformed, noTable, noRoute,
-         localAddress, ttl, mtu, noNextHop, redirectFailed, notHost, scope
+         localAddress, ttl, mtu, noNextHop, redirectFailed, notHost, scope,
+         gatewayForwarded, gatewayReply, gatewayNoBackend, gatewayNoPort, gatewayNoRoute
 
     public var description: String {
         switch self {
@@ -105,6 +106,11 @@ public enum Reason: UInt32, CaseIterable, Sendable, Codable, CustomStringConvert
         case .redirectFailed: "dropped:redirect-failed"
         case .notHost: "passed:not-host"
         case .scope: "passed:scope"
+        case .gatewayForwarded: "gateway:forwarded"
+        case .gatewayReply: "gateway:reply"
+        case .gatewayNoBackend: "dropped:gateway-no-backend"
+        case .gatewayNoPort: "dropped:gateway-no-snat-port"
+        case .gatewayNoRoute: "passed:gateway-no-route"
         }
     }
 }

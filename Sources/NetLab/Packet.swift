@@ -11,6 +11,10 @@ public struct Packet {
     public var proto: UInt8 = 17
     public var sourcePort: UInt16 = 40000
     public var destinationPort: UInt16 = 9000
+    /// TCP flags (SYN by default; 0x10 ACK, 0x11 FIN+ACK, 0x04 RST).
+    public var tcpFlags: UInt8 = 0x02
+    /// Sends UDP over IPv4 without a checksum (0), as RFC 768 allows.
+    public var udpChecksumZero = false
     public var payloadLength = 32
     /// IPv4 fragment field (flags and offset), host order.
     public var fragment: UInt16 = 0
@@ -41,11 +45,12 @@ public struct Packet {
             segment = be16(sourcePort) + be16(destinationPort) + be16(UInt16(8 + payload.count)) + [0, 0] + payload
             checksumOffset = 6
         case 6:
-            segment = be16(sourcePort) + be16(destinationPort) + [0, 0, 0, 1, 0, 0, 0, 0, 0x50, 0x02, 0xff, 0xff, 0, 0, 0, 0] + payload
+            segment = be16(sourcePort) + be16(destinationPort) + [0, 0, 0, 1, 0, 0, 0, 0, 0x50, tcpFlags, 0xff, 0xff, 0, 0, 0, 0] + payload
             checksumOffset = 16
         default:
             return payload
         }
+        if proto == 17 && udpChecksumZero && source.family == .v4 { return segment }
         var sum = Checksum.internet(pseudoHeader + segment)
         if sum == 0 && proto == 17 { sum = 0xffff }
         segment[checksumOffset] = UInt8(sum >> 8)
@@ -90,6 +95,27 @@ public enum Checksum {
         if index < bytes.count { sum += UInt32(bytes[index]) << 8 }
         while sum >> 16 != 0 { sum = (sum & 0xffff) + (sum >> 16) }
         return ~UInt16(sum)
+    }
+
+    /// Whether the TCP or UDP checksum of an untagged IPv4 or IPv6 frame is
+    /// right, computed from scratch over the pseudo header (a UDP/IPv4
+    /// checksum of 0, "none", counts as right).
+    public static func transportIsValid(frame: [UInt8]) -> Bool {
+        guard frame.count >= 14 + 20 else { return false }
+        let isV4 = frame[12] == 0x08 && frame[13] == 0x00
+        let headerLength = isV4 ? Int(frame[14] & 0x0f) * 4 : 40
+        let proto = isV4 ? frame[14 + 9] : frame[14 + 6]
+        let start = 14 + headerLength
+        guard frame.count > start else { return false }
+        let segment = Array(frame[start...])
+        let pseudo: [UInt8]
+        if isV4 {
+            pseudo = Array(frame[26..<34]) + [0, proto] + be16(UInt16(segment.count))
+        } else {
+            pseudo = Array(frame[22..<54]) + be32(UInt32(segment.count)) + [0, 0, 0, proto]
+        }
+        if proto == 17 && isV4 && segment.count >= 8 && segment[6] == 0 && segment[7] == 0 { return true }
+        return internet(pseudo + segment) == 0
     }
 
     /// Whether the IPv4 header of an untagged Ethernet frame sums to zero.

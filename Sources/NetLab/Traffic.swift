@@ -3,7 +3,7 @@ import Foundation
 /// Traffic generators and sinks run inside lab namespaces (Debian's
 /// python3 and iputils-ping).
 public enum Traffic {
-    static let python = "/usr/bin/python3"
+    public static let python = "/usr/bin/python3"
 
     /// Pings `address` `count` times; returns how many replies came back.
     public static func ping(from host: NetworkNamespace, _ address: String, count: Int = 3, interval: Double = 0.2) throws -> Int {

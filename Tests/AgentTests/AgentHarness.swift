@@ -96,8 +96,7 @@ final class AgentLab: Sendable {
 
     func tearDown() {
         _ = try? lab.router.enter { try Cleanup.run(pinDirectory: pins) }
-        for name in Dataplane.pinNames { unlink("\(pins)/\(name)") }
-        rmdir(pins)
+        Dataplane.removePins(in: pins)
         lab.delete()
         try? FileManager.default.removeItem(atPath: manifests)
         try? FileManager.default.removeItem(atPath: stateDir)

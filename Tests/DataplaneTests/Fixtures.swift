@@ -27,8 +27,7 @@ struct TestPins {
     }
 
     func remove() {
-        for name in Dataplane.pinNames { unlink("\(directory)/\(name)") }
-        rmdir(directory)
+        Dataplane.removePins(in: directory)
     }
 }
 

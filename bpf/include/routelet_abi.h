@@ -17,7 +17,7 @@
 
 #include <linux/types.h>
 
-#define RL_ABI_VERSION 1
+#define RL_ABI_VERSION 2
 
 /* Upper bounds, also the sizes of the maps declared in router.bpf.c. */
 #define RL_MAX_NEXTHOPS 16          /* next hops in one ECMP/WCMP group */
@@ -28,6 +28,11 @@
 #define RL_MAX_GROUPS (1 << 16)     /* distinct next-hop groups */
 #define RL_MAX_ROUTE_STATS (1 << 22)/* per-route counters */
 #define RL_MAX_LOCAL_ADDRS 4096     /* the node's own addresses */
+#define RL_MAX_LISTENERS 1024       /* L4 gateway listeners; ids are 0..RL_MAX_LISTENERS-1 */
+#define RL_MAX_BACKENDS 65536       /* gateway backends, all listeners; ids are 1..RL_MAX_BACKENDS-1 */
+#define RL_MAX_CONNTRACK (1 << 19)  /* conntrack entries (two per NATed flow), LRU */
+#define RL_MAX_MAGLEV_SIZE 131071   /* slots of one listener's Maglev table */
+#define RL_REASON_SLOTS 64          /* size of rl_reason_stats: room for new reasons without a new ABI */
 
 /* The TC filter routelet owns on each bound interface (clsact ingress). */
 #define RL_TC_HANDLE 0x726c
@@ -37,11 +42,14 @@
 #define RL_AF_INET 2
 #define RL_AF_INET6 10
 
-/* rl_ifaces: ifindex -> the table that routes what arrives there. */
+/* rl_ifaces: ifindex -> the stages that run on what arrives there. */
 struct rl_iface {
-	__u32 table_id;
-	__u32 flags;                /* reserved, 0 */
+	__u32 table_id;             /* the RouteTable stage's table; 0: no RouteTable stage */
+	__u32 flags;                /* RL_IFACE_* */
 };
+/* The gateway stage runs: listener traffic is load balanced, replies of
+ * gateway flows are reverse-NATed. */
+#define RL_IFACE_GATEWAY 1
 _Static_assert(sizeof(struct rl_iface) == 8, "rl_iface layout");
 
 /*
@@ -131,8 +139,99 @@ enum rl_reason {
 	RL_REASON_REDIRECT_FAILED = 12, /* dropped: the kernel refused the redirect */
 	RL_REASON_NOT_HOST = 13,        /* passed: frame not sent to this interface's MAC */
 	RL_REASON_SCOPE = 14,           /* passed: multicast, broadcast or link-local destination */
-	RL_REASON_COUNT = 15,
+	RL_REASON_GW_FORWARDED = 15,    /* gateway: to a backend (DNAT, maybe SNAT), redirected */
+	RL_REASON_GW_REPLY = 16,        /* gateway: a backend's reply, reverse-NATed, redirected */
+	RL_REASON_GW_NO_BACKEND = 17,   /* dropped: listener without a backend in its Maglev table */
+	RL_REASON_GW_NO_PORT = 18,      /* dropped: no free SNAT source port toward the backend */
+	RL_REASON_GW_NO_ROUTE = 19,     /* passed, not NATed: no route toward the backend or client */
+	RL_REASON_COUNT = 20,
 };
+_Static_assert(RL_REASON_COUNT <= RL_REASON_SLOTS, "rl_reason_stats has a slot per reason");
+
+/* ---- Gateway stage (GatewayRoute, TCP and UDP listeners) ---- */
+
+/* rl_listeners: (address, port, protocol) -> listener. */
+struct rl_listener_key {
+	__u8 family;                /* RL_AF_INET or RL_AF_INET6 */
+	__u8 proto;                 /* IPPROTO_TCP or IPPROTO_UDP */
+	__u16 port;
+	__u8 addr[16];              /* IPv4 in the first 4 bytes, rest zero */
+};
+_Static_assert(sizeof(struct rl_listener_key) == 20, "rl_listener_key layout");
+
+#define RL_LISTENER_SNAT 1          /* rewrite the client's address to the node's toward the backend */
+
+struct rl_listener {
+	__u32 id;                   /* index of rl_maglev and rl_listener_stats */
+	__u32 flags;                /* RL_LISTENER_* */
+	__u32 maglev_size;          /* slots of its Maglev table (a prime) */
+	__u32 idle_timeout_s;       /* a flow without packets for this long ends */
+};
+_Static_assert(sizeof(struct rl_listener) == 16, "rl_listener layout");
+
+/* rl_backends: backend id -> where its flows go. The id is what Maglev
+ * tables hold; an entry stays while conntrack may still name it. */
+struct rl_backend {
+	__u8 addr[16];              /* IPv4 in the first 4 bytes */
+	__u8 snat_addr[16];         /* the node's address toward the backend (SNAT source) */
+	__u16 port;
+	__u8 family;
+	__u8 flags;                 /* reserved, 0 */
+};
+_Static_assert(sizeof(struct rl_backend) == 36, "rl_backend layout");
+
+/* rl_maglev (array of maps): listener id -> its Maglev table, an array of
+ * maglev_size backend ids, swapped whole by replacing the outer entry. */
+
+/* rl_conntrack (LRU hash): a packet's 5-tuple as it arrives -> the rewrite
+ * it gets. A NATed flow has two entries: the client's (to the listener)
+ * and the reply's (from the backend); each entry's rewritten tuple,
+ * reversed, is the key of the other. SNAT source ports are allocated by
+ * inserting the reply entry with BPF_NOEXIST, so the reply key is also the
+ * port reservation (no separate map that could disagree with it). */
+struct rl_ct_key {
+	__u8 saddr[16];
+	__u8 daddr[16];
+	__u16 sport;
+	__u16 dport;
+	__u8 proto;
+	__u8 family;
+	__u8 pad[2];
+};
+_Static_assert(sizeof(struct rl_ct_key) == 40, "rl_ct_key layout");
+
+#define RL_CT_REPLY 1               /* the entry of a backend's replies */
+#define RL_CT_CLOSING 2             /* FIN or RST seen: ends after RL_CT_CLOSE_TIMEOUT_S */
+
+struct rl_ct_entry {
+	__u64 last_seen_ns;         /* bpf_ktime_get_ns() of the last packet */
+	__u8 saddr[16];             /* the packet leaves with this source ... */
+	__u8 daddr[16];             /* ... and this destination */
+	__u16 sport;
+	__u16 dport;
+	__u32 listener_id;
+	__u32 backend_id;
+	__u32 timeout_s;            /* idle timeout */
+	__u8 flags;                 /* RL_CT_* */
+	__u8 pad[7];
+};
+_Static_assert(sizeof(struct rl_ct_entry) == 64, "rl_ct_entry layout");
+
+#define RL_CT_CLOSE_TIMEOUT_S 10    /* linger of a flow after FIN or RST */
+/* SNAT source ports: above Linux's default ip_local_port_range
+ * (32768-60999), so the node's own connections do not collide. */
+#define RL_SNAT_PORT_MIN 61000
+#define RL_SNAT_PORT_MAX 65535
+#define RL_SNAT_TRIES 16            /* candidate ports tried per new flow */
+
+/* rl_listener_stats (per-CPU array, by listener id) and rl_backend_stats
+ * (per-CPU array, by backend id). */
+struct rl_gw_counter {
+	__u64 packets;
+	__u64 bytes;
+	__u64 flows;                /* new flows (connections) */
+};
+_Static_assert(sizeof(struct rl_gw_counter) == 24, "rl_gw_counter layout");
 
 /* rl_meta (array of one): facts about the pinned maps themselves. */
 struct rl_meta {

@@ -56,8 +56,7 @@ struct ConvergeBench: ParsableCommand {
     func measureSyscall() throws -> Double {
         let pins = "/sys/fs/bpf/rlbench-syscall-\(getpid())"
         defer {
-            for name in Dataplane.pinNames { unlink("\(pins)/\(name)") }
-            rmdir(pins)
+            Dataplane.removePins(in: pins)
         }
         let maps = try Dataplane(pinDirectory: pins).maps
         let count = 200_000

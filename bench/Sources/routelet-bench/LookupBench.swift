@@ -80,8 +80,7 @@ struct LookupBench: ParsableCommand {
         let ns = try NetworkNamespace("bench")
         let pins = "/sys/fs/bpf/rlbench-\(getpid())-\(size)"
         defer {
-            for name in Dataplane.pinNames { unlink("\(pins)/\(name)") }
-            rmdir(pins)
+            Dataplane.removePins(in: pins)
             ns.delete()
         }
         // bpf_fib_lookup answers "forwarding disabled" unless the kernel forwards.

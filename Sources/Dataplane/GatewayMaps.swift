@@ -1,0 +1,300 @@
+import CLibbpf
+import CRouteletABI
+import DataplaneModel
+import NetAddress
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The gateway stage's maps (bpf/lib/gateway.h), typed, with operations in
+/// the gateway's own terms: listeners, backends, Maglev tables, conntrack.
+///
+/// Maglev tables are inner maps of `rl_maglev`, one per listener, each also
+/// pinned as `rl_maglev_<listener id>` beside the other pins: the outer map
+/// only yields an inner map's id, and opening a map by id needs
+/// CAP_SYS_ADMIN, which the agent does not have; the pin lets it (and
+/// `bpftool`) read a table back.
+public struct GatewayMaps: Sendable {
+    /// The pinned names of the fixed maps.
+    public static let names = [
+        "rl_listeners", "rl_backends", "rl_maglev", "rl_conntrack", "rl_listener_stats", "rl_backend_stats",
+    ]
+    /// The pins of Maglev tables start with this, followed by the listener id.
+    public static let maglevPinPrefix = "rl_maglev_"
+
+    let listeners: BPFMap<rl_listener_key, rl_listener>
+    let backends: BPFMap<UInt32, rl_backend>
+    let maglev: BPFMap<UInt32, UInt32>
+    let conntrack: BPFMap<rl_ct_key, rl_ct_entry>
+    let listenerStats: PerCPUMap<UInt32, rl_gw_counter>
+    let backendStats: PerCPUMap<UInt32, rl_gw_counter>
+    let pinDirectory: String
+    let writes: WriteCounter
+
+    init(descriptors: [String: FileDescriptor], pinDirectory: String, writes: WriteCounter) throws(BPFError) {
+        func fd(_ name: String) -> FileDescriptor { descriptors[name]! }
+        self.writes = writes
+        self.pinDirectory = pinDirectory
+        listeners = BPFMap(name: "rl_listeners", fd: fd("rl_listeners"), writes: writes)
+        backends = BPFMap(name: "rl_backends", fd: fd("rl_backends"), writes: writes)
+        maglev = BPFMap(name: "rl_maglev", fd: fd("rl_maglev"), writes: writes)
+        conntrack = BPFMap(name: "rl_conntrack", fd: fd("rl_conntrack"), writes: writes)
+        listenerStats = try PerCPUMap(name: "rl_listener_stats", fd: fd("rl_listener_stats"), writes: writes)
+        backendStats = try PerCPUMap(name: "rl_backend_stats", fd: fd("rl_backend_stats"), writes: writes)
+    }
+
+    /// Reopens the maps pinned in `directory` by the agent (for `routelet
+    /// dump` and the metrics), sharing `router`'s write counter.
+    public static func openPinned(directory: String, router: RouterMaps) throws(BPFError) -> GatewayMaps {
+        try GatewayMaps(descriptors: try RouterMaps.openPins(names, directory: directory), pinDirectory: directory, writes: router.writes)
+    }
+
+    // MARK: Listeners
+
+    public func setListener(_ key: ListenerKey, _ entry: ListenerEntry) throws(BPFError) {
+        try listeners.update(rl_listener_key(key), rl_listener(entry))
+    }
+
+    @discardableResult
+    public func removeListener(_ key: ListenerKey) throws(BPFError) -> Bool {
+        try listeners.delete(rl_listener_key(key))
+    }
+
+    public func allListeners() throws(BPFError) -> [ListenerKey: ListenerEntry] {
+        var result: [ListenerKey: ListenerEntry] = [:]
+        for (key, value) in try listeners.entries() {
+            if let key = key.listenerKey { result[key] = value.entry }
+        }
+        return result
+    }
+
+    // MARK: Backends
+
+    /// Writes a backend; a new id's counters start from zero.
+    public func setBackend(_ id: UInt32, _ entry: BackendEntry, isNew: Bool) throws(BPFError) {
+        if isNew { try backendStats.update(id, everyCPU: rl_gw_counter()) }
+        try backends.update(id, rl_backend(entry))
+    }
+
+    @discardableResult
+    public func removeBackend(_ id: UInt32) throws(BPFError) -> Bool {
+        try backends.delete(id)
+    }
+
+    public func allBackends() throws(BPFError) -> [UInt32: BackendEntry] {
+        var result: [UInt32: BackendEntry] = [:]
+        for (id, value) in try backends.entries() {
+            if let entry = value.entry { result[id] = entry }
+        }
+        return result
+    }
+
+    // MARK: Maglev tables
+
+    func maglevPin(_ listenerID: UInt32) -> String { "\(pinDirectory)/\(Self.maglevPinPrefix)\(listenerID)" }
+
+    /// Builds a new table for `listenerID` and swaps it in whole: a packet
+    /// sees the old table or the new one, never a mix. The old table is
+    /// freed by the kernel when the last reference to it goes.
+    public func setMaglev(listenerID: UInt32, slots: [UInt32]) throws(BPFError) {
+        precondition(!slots.isEmpty && slots.count <= Int(RL_MAX_MAGLEV_SIZE), "a Maglev table has 1...\(RL_MAX_MAGLEV_SIZE) slots")
+        let what = "Maglev table of listener \(listenerID)"
+        var opts = bpf_map_create_opts()
+        opts.sz = libbpfOptionsSize(\bpf_map_create_opts.map_ifindex)
+        opts.map_flags = UInt32(BPF_F_INNER_MAP | BPF_F_MMAPABLE)
+        let created = bpf_map_create(BPF_MAP_TYPE_ARRAY, "rl_maglev_tbl", 4, 4, UInt32(slots.count), &opts)
+        try bpfCall("bpf_map_create", what) { created }
+        let inner = FileDescriptor(owning: created)
+        try withMapping(inner.rawValue, slots: slots.count, writable: true, what: what) { memory in
+            for (index, backend) in slots.enumerated() {
+                memory.storeBytes(of: backend, toByteOffset: index * Self.slotStride, as: UInt32.self)
+            }
+        }
+        var key = listenerID
+        var value = UInt32(bitPattern: inner.rawValue)
+        try bpfCall("bpf_map_update_elem", "map rl_maglev") { bpf_map_update_elem(maglev.fd.rawValue, &key, &value, UInt64(BPF_ANY)) }
+        writes.add()
+        let pin = maglevPin(listenerID)
+        unlink(pin)
+        try bpfCall("bpf_obj_pin", pin) { bpf_obj_pin(inner.rawValue, pin) }
+    }
+
+    /// Removes a listener's table (and its pin).
+    @discardableResult
+    public func removeMaglev(listenerID: UInt32) throws(BPFError) -> Bool {
+        unlink(maglevPin(listenerID))
+        return try maglev.delete(listenerID)
+    }
+
+    /// listener id -> its table, read back through the pins.
+    public func allMaglev() throws(BPFError) -> [UInt32: MaglevState] {
+        var result: [UInt32: MaglevState] = [:]
+        for (listenerID, innerID) in try maglev.entries() {
+            result[listenerID] = MaglevState(mapID: innerID, slots: try pinnedTable(listenerID: listenerID, expectedID: innerID))
+        }
+        return result
+    }
+
+    /// The slots of the table pinned for `listenerID`, when that pin is the
+    /// map the outer entry points to.
+    func pinnedTable(listenerID: UInt32, expectedID: UInt32) throws(BPFError) -> [UInt32]? {
+        let pin = maglevPin(listenerID)
+        let raw = bpf_obj_get(pin)
+        guard raw >= 0 else { return nil }
+        let fd = FileDescriptor(owning: raw)
+        var info = bpf_map_info()
+        var length = UInt32(MemoryLayout<bpf_map_info>.size)
+        try bpfCall("bpf_obj_get_info_by_fd", pin) { bpf_obj_get_info_by_fd(fd.rawValue, &info, &length) }
+        guard info.id == expectedID, info.value_size == 4, info.max_entries > 0 else { return nil }
+        var slots = [UInt32](repeating: 0, count: Int(info.max_entries))
+        try withMapping(fd.rawValue, slots: slots.count, writable: false, what: pin) { memory in
+            for index in slots.indices {
+                slots[index] = memory.load(fromByteOffset: index * Self.slotStride, as: UInt32.self)
+            }
+        }
+        return slots
+    }
+
+    /// An array map keeps each value in a slot rounded up to 8 bytes, and
+    /// mmap shows exactly that layout.
+    static let slotStride = 8
+
+    /// Maps an mmapable array's values into memory for `body`.
+    private func withMapping(_ fd: Int32, slots: Int, writable: Bool, what: String,
+                             _ body: (UnsafeMutableRawPointer) -> Void) throws(BPFError) {
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let length = (slots * Self.slotStride + page - 1) / page * page
+        let protection = writable ? PROT_READ | PROT_WRITE : PROT_READ
+        guard let memory = mmap(nil, length, protection, MAP_SHARED, fd, 0), memory != MAP_FAILED else {
+            throw BPFError(operation: "mmap", object: what, errno: errno)
+        }
+        defer { munmap(memory, length) }
+        body(memory)
+    }
+
+    // MARK: Conntrack
+
+    /// Every conntrack entry (two per NATed flow).
+    public func conntrackEntries() throws(BPFError) -> [ConntrackEntry] {
+        try conntrack.entries().compactMap { ConntrackEntry(key: $0.key, value: $0.value) }
+    }
+
+    /// The number of conntrack entries (one walk of the keys).
+    public func conntrackCount() throws(BPFError) -> Int {
+        try conntrack.keys().count
+    }
+
+    // MARK: Counters
+
+    public func listenerCounter(_ id: UInt32) throws(BPFError) -> FlowCounter {
+        try listenerStats.lookup(id).map(Self.sum) ?? .zero
+    }
+
+    public func backendCounter(_ id: UInt32) throws(BPFError) -> FlowCounter {
+        try backendStats.lookup(id).map(Self.sum) ?? .zero
+    }
+
+    /// Zeroes a listener's counters (when its id is given to a new listener).
+    public func resetListenerCounter(_ id: UInt32) throws(BPFError) {
+        try listenerStats.update(id, everyCPU: rl_gw_counter())
+    }
+
+    static func sum(_ values: [rl_gw_counter]) -> FlowCounter {
+        values.reduce(.zero) { $0 + FlowCounter(packets: $1.packets, bytes: $1.bytes, flows: $1.flows) }
+    }
+
+    /// The gateway part of the actual state.
+    public func state() throws(BPFError) -> GatewayState {
+        var state = GatewayState()
+        state.listeners = try allListeners()
+        state.backends = try allBackends()
+        state.maglev = try allMaglev()
+        for entry in state.listeners.values { state.listenerCounters[entry.id] = try listenerCounter(entry.id) }
+        for id in state.backends.keys { state.backendCounters[id] = try backendCounter(id) }
+        return state
+    }
+}
+
+// MARK: - Conversions between the Swift entries and the ABI structs
+
+/// An ABI address (family + 16 bytes) as an IPAddress.
+private func abiAddress(family: UInt8, _ bytes: [UInt8]) -> IPAddress? {
+    switch Int32(family) {
+    case RL_AF_INET: IPAddress(bytes: bytes.prefix(4))
+    case RL_AF_INET6: IPAddress(bytes: bytes)
+    default: nil
+    }
+}
+
+private func abiFamily(_ address: IPAddress) -> UInt8 {
+    UInt8(address.family == .v4 ? RL_AF_INET : RL_AF_INET6)
+}
+
+extension rl_listener_key {
+    init(_ key: ListenerKey) {
+        self.init()
+        family = abiFamily(key.address)
+        proto = key.proto.rawValue
+        port = key.port
+        withUnsafeMutableBytes(of: &addr) { $0.copyBytes(from: key.address.bytes) }
+    }
+
+    var listenerKey: ListenerKey? {
+        guard let proto = L4Protocol(rawValue: proto),
+              let address = abiAddress(family: family, withUnsafeBytes(of: addr) { Array($0) }) else { return nil }
+        return ListenerKey(address: address, port: port, proto: proto)
+    }
+}
+
+extension rl_listener {
+    init(_ entry: ListenerEntry) {
+        self.init()
+        id = entry.id
+        flags = entry.snat ? UInt32(RL_LISTENER_SNAT) : 0
+        maglev_size = entry.maglevSize
+        idle_timeout_s = entry.idleTimeoutSeconds
+    }
+
+    var entry: ListenerEntry {
+        ListenerEntry(id: id, snat: flags & UInt32(RL_LISTENER_SNAT) != 0, maglevSize: maglev_size, idleTimeoutSeconds: idle_timeout_s)
+    }
+}
+
+extension rl_backend {
+    init(_ entry: BackendEntry) {
+        self.init()
+        family = abiFamily(entry.address)
+        port = entry.port
+        withUnsafeMutableBytes(of: &addr) { $0.copyBytes(from: entry.address.bytes) }
+        if let snat = entry.snatAddress {
+            withUnsafeMutableBytes(of: &snat_addr) { $0.copyBytes(from: snat.bytes) }
+        }
+    }
+
+    var entry: BackendEntry? {
+        guard let target = abiAddress(family: family, withUnsafeBytes(of: addr) { Array($0) }) else { return nil }
+        let snatBytes = withUnsafeBytes(of: snat_addr) { Array($0) }
+        let snat = snatBytes.allSatisfy { $0 == 0 } ? nil : abiAddress(family: family, snatBytes)
+        return BackendEntry(address: target, port: port, snatAddress: snat)
+    }
+}
+
+extension ConntrackEntry {
+    init?(key: rl_ct_key, value: rl_ct_entry) {
+        let bytes = { (tuple: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8)) in
+            withUnsafeBytes(of: tuple) { Array($0) }
+        }
+        guard let proto = L4Protocol(rawValue: key.proto),
+              let source = abiAddress(family: key.family, bytes(key.saddr)),
+              let destination = abiAddress(family: key.family, bytes(key.daddr)),
+              let newSource = abiAddress(family: key.family, bytes(value.saddr)),
+              let newDestination = abiAddress(family: key.family, bytes(value.daddr)) else { return nil }
+        self.init(
+            proto: proto,
+            arriving: Tuple(source: source, sourcePort: key.sport, destination: destination, destinationPort: key.dport),
+            leaving: Tuple(source: newSource, sourcePort: value.sport, destination: newDestination, destinationPort: value.dport),
+            listenerID: value.listener_id, backendID: value.backend_id,
+            isReply: value.flags & UInt8(RL_CT_REPLY) != 0, isClosing: value.flags & UInt8(RL_CT_CLOSING) != 0,
+            lastSeenNanoseconds: value.last_seen_ns, idleTimeoutSeconds: value.timeout_s)
+    }
+}

@@ -1,0 +1,172 @@
+import NetAddress
+
+/// A transport protocol the gateway stage load balances.
+public enum L4Protocol: UInt8, Hashable, Sendable, Codable, Comparable, CustomStringConvertible {
+    case tcp = 6
+    case udp = 17
+
+    public var description: String { self == .tcp ? "TCP" : "UDP" }
+
+    public static func < (lhs: L4Protocol, rhs: L4Protocol) -> Bool { lhs.rawValue < rhs.rawValue }
+}
+
+/// Where a listener lives in `rl_listeners`: its address, port and protocol.
+public struct ListenerKey: Hashable, Sendable, Comparable, CustomStringConvertible {
+    public var address: IPAddress
+    public var port: UInt16
+    public var proto: L4Protocol
+
+    public init(address: IPAddress, port: UInt16, proto: L4Protocol) {
+        self.address = address
+        self.port = port
+        self.proto = proto
+    }
+
+    public var description: String {
+        address.family == .v6 ? "[\(address)]:\(port)/\(proto)" : "\(address):\(port)/\(proto)"
+    }
+
+    public static func < (lhs: ListenerKey, rhs: ListenerKey) -> Bool {
+        (lhs.address, lhs.port, lhs.proto) < (rhs.address, rhs.port, rhs.proto)
+    }
+}
+
+/// The value of one listener: its id (the key of its Maglev table and its
+/// counters) and how its flows are translated.
+public struct ListenerEntry: Hashable, Sendable {
+    public var id: UInt32
+    /// Rewrite the client's address to the node's toward the backend.
+    public var snat: Bool
+    /// Slots of its Maglev table (a prime).
+    public var maglevSize: UInt32
+    /// A flow without packets for this long ends.
+    public var idleTimeoutSeconds: UInt32
+
+    public init(id: UInt32, snat: Bool, maglevSize: UInt32, idleTimeoutSeconds: UInt32) {
+        self.id = id
+        self.snat = snat
+        self.maglevSize = maglevSize
+        self.idleTimeoutSeconds = idleTimeoutSeconds
+    }
+}
+
+/// One backend endpoint in `rl_backends`: where its flows go, and the
+/// node's address that SNATed flows come from toward it.
+public struct BackendEntry: Hashable, Sendable, Comparable, CustomStringConvertible {
+    public var address: IPAddress
+    public var port: UInt16
+    /// The node's address toward the backend; nil when the node has none
+    /// of that family (then only preserveClientIP listeners can use it).
+    public var snatAddress: IPAddress?
+
+    public init(address: IPAddress, port: UInt16, snatAddress: IPAddress?) {
+        self.address = address
+        self.port = port
+        self.snatAddress = snatAddress
+    }
+
+    public var description: String {
+        address.family == .v6 ? "[\(address)]:\(port)" : "\(address):\(port)"
+    }
+
+    public static func < (lhs: BackendEntry, rhs: BackendEntry) -> Bool {
+        if lhs.address != rhs.address { return lhs.address < rhs.address }
+        if lhs.port != rhs.port { return lhs.port < rhs.port }
+        return (lhs.snatAddress?.description ?? "") < (rhs.snatAddress?.description ?? "")
+    }
+}
+
+/// A listener's Maglev table as the kernel holds it.
+public struct MaglevState: Hashable, Sendable {
+    /// The kernel's id of the inner map the outer entry points to.
+    public var mapID: UInt32
+    /// Slot -> backend id; nil when the table could not be read back (its
+    /// pin is missing or names another map), so it must be rewritten.
+    public var slots: [UInt32]?
+
+    public init(mapID: UInt32, slots: [UInt32]?) {
+        self.mapID = mapID
+        self.slots = slots
+    }
+}
+
+/// Packets, bytes and new flows, summed over CPUs.
+public struct FlowCounter: Hashable, Sendable, Codable {
+    public var packets: UInt64
+    public var bytes: UInt64
+    public var flows: UInt64
+
+    public init(packets: UInt64 = 0, bytes: UInt64 = 0, flows: UInt64 = 0) {
+        self.packets = packets
+        self.bytes = bytes
+        self.flows = flows
+    }
+
+    public static let zero = FlowCounter()
+
+    public static func + (lhs: FlowCounter, rhs: FlowCounter) -> FlowCounter {
+        FlowCounter(packets: lhs.packets &+ rhs.packets, bytes: lhs.bytes &+ rhs.bytes, flows: lhs.flows &+ rhs.flows)
+    }
+}
+
+/// One conntrack entry, for `routelet dump` and the tests.
+public struct ConntrackEntry: Hashable, Sendable {
+    public struct Tuple: Hashable, Sendable, CustomStringConvertible {
+        public var source: IPAddress
+        public var sourcePort: UInt16
+        public var destination: IPAddress
+        public var destinationPort: UInt16
+
+        public init(source: IPAddress, sourcePort: UInt16, destination: IPAddress, destinationPort: UInt16) {
+            self.source = source
+            self.sourcePort = sourcePort
+            self.destination = destination
+            self.destinationPort = destinationPort
+        }
+
+        public var description: String { "\(source):\(sourcePort) -> \(destination):\(destinationPort)" }
+    }
+
+    public var proto: L4Protocol
+    /// The packet as it arrives ...
+    public var arriving: Tuple
+    /// ... and as it leaves.
+    public var leaving: Tuple
+    public var listenerID: UInt32
+    public var backendID: UInt32
+    /// The entry of a backend's replies (not the client's packets).
+    public var isReply: Bool
+    /// FIN or RST seen: the flow is ending.
+    public var isClosing: Bool
+    /// Nanoseconds since boot (CLOCK_MONOTONIC) of the last packet.
+    public var lastSeenNanoseconds: UInt64
+    public var idleTimeoutSeconds: UInt32
+
+    public init(proto: L4Protocol, arriving: Tuple, leaving: Tuple, listenerID: UInt32, backendID: UInt32, isReply: Bool,
+                isClosing: Bool, lastSeenNanoseconds: UInt64, idleTimeoutSeconds: UInt32) {
+        self.proto = proto
+        self.arriving = arriving
+        self.leaving = leaving
+        self.listenerID = listenerID
+        self.backendID = backendID
+        self.isReply = isReply
+        self.isClosing = isClosing
+        self.lastSeenNanoseconds = lastSeenNanoseconds
+        self.idleTimeoutSeconds = idleTimeoutSeconds
+    }
+}
+
+/// The gateway stage's part of the actual data plane.
+public struct GatewayState: Sendable, Equatable {
+    public var listeners: [ListenerKey: ListenerEntry] = [:]
+    /// backend id -> endpoint.
+    public var backends: [UInt32: BackendEntry] = [:]
+    /// listener id -> its Maglev table.
+    public var maglev: [UInt32: MaglevState] = [:]
+    /// listener id -> counters (only listeners that exist).
+    public var listenerCounters: [UInt32: FlowCounter] = [:]
+    /// backend id -> counters (only backends that exist).
+    public var backendCounters: [UInt32: FlowCounter] = [:]
+
+    public init() {}
+}

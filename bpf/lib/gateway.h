@@ -1,0 +1,491 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * The gateway stage: GatewayRoute TCP and UDP listeners, served in eBPF
+ * (design/gateway.md). Included by router.bpf.c after its helpers.
+ *
+ * Per TCP/UDP packet on an interface with RL_IFACE_GATEWAY:
+ *   1. conntrack: the packet's 5-tuple names a flow (the client's packets
+ *      to a listener, or a backend's replies): rewrite and forward.
+ *   2. a listener's (address, port, protocol) without a live flow: the
+ *      flow hash picks a backend in the listener's Maglev table, SNAT (unless
+ *      preserveClientIP) allocates a source port, both conntrack entries
+ *      are written, then as 1.
+ *   3. anything else continues to the RouteTable stage unchanged.
+ * A hit keeps its backend whatever the Maglev table became since, so
+ * backends that leave drain instead of breaking their flows.
+ */
+#ifndef RL_GATEWAY_H
+#define RL_GATEWAY_H
+
+#define RL_CONTINUE (-1)
+#define RL_NS_PER_S 1000000000ULL
+
+/* (address, port, protocol) -> listener. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, RL_MAX_LISTENERS);
+	__type(key, struct rl_listener_key);
+	__type(value, struct rl_listener);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} rl_listeners SEC(".maps");
+
+/* backend id -> address, port and SNAT source. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, RL_MAX_BACKENDS);
+	__type(key, __u32);
+	__type(value, struct rl_backend);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} rl_backends SEC(".maps");
+
+/* The inner map of rl_maglev: slot -> backend id. BPF_F_INNER_MAP lets each
+ * listener's table have its own (prime) size; BPF_F_MMAPABLE lets the agent
+ * write and read a whole table without a syscall per slot. */
+struct rl_maglev_table {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__uint(map_flags, BPF_F_INNER_MAP | BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, __u32);
+};
+
+/* listener id -> its Maglev table; an entry is replaced whole. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, RL_MAX_LISTENERS);
+	__type(key, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+	__array(values, struct rl_maglev_table);
+} rl_maglev SEC(".maps");
+
+/* 5-tuple as it arrives -> the rewrite it gets (two entries per flow). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, RL_MAX_CONNTRACK);
+	__type(key, struct rl_ct_key);
+	__type(value, struct rl_ct_entry);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} rl_conntrack SEC(".maps");
+
+/* listener id -> packets, bytes, flows, per CPU (both directions). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, RL_MAX_LISTENERS);
+	__type(key, __u32);
+	__type(value, struct rl_gw_counter);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} rl_listener_stats SEC(".maps");
+
+/* backend id -> packets, bytes, flows, per CPU (both directions). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, RL_MAX_BACKENDS);
+	__type(key, __u32);
+	__type(value, struct rl_gw_counter);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} rl_backend_stats SEC(".maps");
+
+static __always_inline void rl_gw_count(void *map, __u32 key, __u64 bytes, __u64 flows)
+{
+	struct rl_gw_counter *c = bpf_map_lookup_elem(map, &key);
+
+	if (c) {
+		c->packets++;
+		c->bytes += bytes;
+		c->flows += flows;
+	}
+}
+
+static __always_inline void rl_ct_key_of(struct rl_ct_key *key, const struct rl_flow *flow)
+{
+	__builtin_memcpy(key->saddr, flow->src, 16);
+	__builtin_memcpy(key->daddr, flow->dst, 16);
+	key->sport = flow->sport;
+	key->dport = flow->dport;
+	key->proto = flow->proto;
+	key->family = flow->family;
+}
+
+/* The key of an entry's twin: its rewritten tuple, reversed. */
+static __always_inline void rl_ct_twin_key(struct rl_ct_key *key, const struct rl_ct_entry *e, __u8 proto,
+					   __u8 family)
+{
+	__builtin_memcpy(key->saddr, e->daddr, 16);
+	__builtin_memcpy(key->daddr, e->saddr, 16);
+	key->sport = e->dport;
+	key->dport = e->sport;
+	key->proto = proto;
+	key->family = family;
+}
+
+static __always_inline int rl_ct_expired(const struct rl_ct_entry *e, __u64 now)
+{
+	__u64 timeout = (e->flags & RL_CT_CLOSING) ? RL_CT_CLOSE_TIMEOUT_S : e->timeout_s;
+
+	return now - e->last_seen_ns > timeout * RL_NS_PER_S;
+}
+
+/* FIN or RST: both entries of the flow linger for RL_CT_CLOSE_TIMEOUT_S. */
+static __always_inline void rl_ct_close(struct rl_ct_entry *e, const struct rl_flow *flow)
+{
+	struct rl_ct_key twin = {};
+	struct rl_ct_entry *other;
+
+	e->flags |= RL_CT_CLOSING;
+	rl_ct_twin_key(&twin, e, flow->proto, flow->family);
+	other = bpf_map_lookup_elem(&rl_conntrack, &twin);
+	if (other)
+		other->flags |= RL_CT_CLOSING;
+}
+
+/* ---- NAT: rewrite addresses and ports, fixing checksums incrementally ---- */
+
+static __always_inline __u32 rl_l4_csum_off(const struct rl_flow *flow)
+{
+	return flow->l4_off + (flow->proto == IPPROTO_TCP ? 16 : 6);
+}
+
+/* Rewrites the address at `addr_off` from `old` to `new` (4 or 16 bytes),
+ * fixing the transport checksum's pseudo header and, for IPv4, the header
+ * checksum. */
+static __always_inline int rl_nat_addr(struct __sk_buff *skb, const struct rl_flow *flow, __u32 addr_off,
+				       const __u32 *old, const __u8 *new)
+{
+	__u64 mangled0 = flow->proto == IPPROTO_UDP ? BPF_F_MARK_MANGLED_0 : 0;
+	__u32 csum_off = rl_l4_csum_off(flow);
+
+	if (flow->family == RL_AF_INET) {
+		__u32 to;
+
+		__builtin_memcpy(&to, new, 4);
+		if (to == old[0])
+			return 0;
+		if (bpf_l4_csum_replace(skb, csum_off, old[0], to, BPF_F_PSEUDO_HDR | mangled0 | 4) ||
+		    bpf_l3_csum_replace(skb, ETH_HLEN + offsetof(struct iphdr, check), old[0], to, 4))
+			return -1;
+		return bpf_skb_store_bytes(skb, addr_off, &to, 4, 0);
+	}
+
+	__u32 to[4];
+
+	__builtin_memcpy(to, new, 16);
+	if (to[0] == old[0] && to[1] == old[1] && to[2] == old[2] && to[3] == old[3])
+		return 0;
+	__s64 diff = bpf_csum_diff((__be32 *)old, 16, to, 16, 0);
+
+	if (diff < 0 || bpf_l4_csum_replace(skb, csum_off, 0, diff, BPF_F_PSEUDO_HDR | mangled0))
+		return -1;
+	return bpf_skb_store_bytes(skb, addr_off, to, 16, 0);
+}
+
+static __always_inline int rl_nat_port(struct __sk_buff *skb, const struct rl_flow *flow, __u32 port_off,
+				       __u16 old, __u16 new)
+{
+	__u64 mangled0 = flow->proto == IPPROTO_UDP ? BPF_F_MARK_MANGLED_0 : 0;
+	__be16 from = bpf_htons(old), to = bpf_htons(new);
+
+	if (old == new)
+		return 0;
+	if (bpf_l4_csum_replace(skb, rl_l4_csum_off(flow), from, to, mangled0 | 2))
+		return -1;
+	return bpf_skb_store_bytes(skb, port_off, &to, 2, 0);
+}
+
+/* Applies an entry's rewrite to the packet; packet pointers are stale after. */
+static __always_inline int rl_nat_apply(struct __sk_buff *skb, const struct rl_flow *flow,
+					const struct rl_ct_entry *e)
+{
+	__u32 saddr_off, daddr_off;
+
+	if (flow->family == RL_AF_INET) {
+		saddr_off = ETH_HLEN + offsetof(struct iphdr, saddr);
+		daddr_off = ETH_HLEN + offsetof(struct iphdr, daddr);
+	} else {
+		saddr_off = ETH_HLEN + offsetof(struct ipv6hdr, saddr);
+		daddr_off = ETH_HLEN + offsetof(struct ipv6hdr, daddr);
+	}
+	if (rl_nat_addr(skb, flow, saddr_off, flow->src, e->saddr) ||
+	    rl_nat_addr(skb, flow, daddr_off, flow->dst, e->daddr) ||
+	    rl_nat_port(skb, flow, flow->l4_off, flow->sport, e->sport) ||
+	    rl_nat_port(skb, flow, flow->l4_off + 2, flow->dport, e->dport))
+		return -1;
+	return 0;
+}
+
+/* ---- Forwarding after NAT ---- */
+
+/* Where a rewritten packet goes: egress interface and next hop. */
+struct rl_gw_hop {
+	__u32 ifindex;
+	struct bpf_redir_neigh nh;
+};
+
+/* The next hop toward `e`'s destination: a Unicast route of the
+ * interface's RouteTable when it has one, else the kernel's FIB. Returns 0
+ * when found; the reason to finish with otherwise. */
+static __always_inline int rl_gw_next_hop(struct __sk_buff *skb, __u32 table_id, const struct rl_flow *flow,
+					  const struct rl_ct_entry *e, struct rl_gw_hop *hop)
+{
+	const struct rl_route *route = 0;
+
+	if (table_id && flow->family == RL_AF_INET) {
+		struct rl_lpm_key_v4 key = { .prefixlen = 64, .table_id = table_id };
+
+		__builtin_memcpy(key.addr, e->daddr, 4);
+		route = bpf_map_lookup_elem(&rl_routes_v4, &key);
+	} else if (table_id) {
+		struct rl_lpm_key_v6 key = { .prefixlen = 32 + 128, .table_id = table_id };
+
+		__builtin_memcpy(key.addr, e->daddr, 16);
+		route = bpf_map_lookup_elem(&rl_routes_v6, &key);
+	}
+	if (route && route->type == RL_ROUTE_UNICAST) {
+		const struct rl_group *group = bpf_map_lookup_elem(&rl_groups, &route->group_id);
+		const struct rl_nexthop *nh = group ? rl_pick(group, rl_flow_hash(flow)) : 0;
+
+		if (!nh)
+			return RL_REASON_NO_NEXTHOP;
+		hop->ifindex = nh->ifindex;
+		if (nh->family) {
+			hop->nh.nh_family = nh->family;
+			__builtin_memcpy(hop->nh.ipv6_nh, nh->gateway, 16);
+		} else {
+			hop->nh.nh_family = flow->family;
+			__builtin_memcpy(hop->nh.ipv6_nh, e->daddr, 16);
+		}
+		return 0;
+	}
+
+	struct bpf_fib_lookup fib = {
+		.family = flow->family,
+		.l4_protocol = flow->proto,
+		.sport = bpf_htons(e->sport),
+		.dport = bpf_htons(e->dport),
+		.ifindex = skb->ingress_ifindex,
+	};
+	if (flow->family == RL_AF_INET) {
+		__builtin_memcpy(&fib.ipv4_src, e->saddr, 4);
+		__builtin_memcpy(&fib.ipv4_dst, e->daddr, 4);
+	} else {
+		__builtin_memcpy(fib.ipv6_src, e->saddr, 16);
+		__builtin_memcpy(fib.ipv6_dst, e->daddr, 16);
+	}
+	long ret = bpf_fib_lookup(skb, &fib, sizeof(fib), 0);
+
+	if (ret != BPF_FIB_LKUP_RET_SUCCESS && ret != BPF_FIB_LKUP_RET_NO_NEIGH)
+		return RL_REASON_GW_NO_ROUTE;
+	hop->ifindex = fib.ifindex;
+	hop->nh.nh_family = flow->family;
+	if (flow->family == RL_AF_INET)
+		hop->nh.ipv4_nh = fib.ipv4_dst;
+	else
+		__builtin_memcpy(hop->nh.ipv6_nh, fib.ipv6_dst, 16);
+	return 0;
+}
+
+/* Rewrites, decrements the TTL / hop limit, counts and redirects. */
+static __always_inline int rl_gw_forward(struct __sk_buff *skb, __u32 table_id, const struct rl_flow *flow,
+					 struct rl_ct_entry *e, int new_flow)
+{
+	enum rl_reason done = (e->flags & RL_CT_REPLY) ? RL_REASON_GW_REPLY : RL_REASON_GW_FORWARDED;
+	struct rl_gw_hop hop = {};
+	__u32 mtu_len = 0;
+	int reason;
+
+	/* A packet about to expire is the kernel's, to answer with ICMP. */
+	void *head = (void *)(long)skb->data;
+	void *head_end = (void *)(long)skb->data_end;
+	if (flow->family == RL_AF_INET) {
+		struct iphdr *ip = head + ETH_HLEN;
+
+		if ((void *)(ip + 1) > head_end)
+			return rl_finish(skb, RL_REASON_MALFORMED, 0, 0);
+		if (ip->ttl <= 1)
+			return rl_finish(skb, RL_REASON_TTL, 0, 0);
+	} else {
+		struct ipv6hdr *ip6 = head + ETH_HLEN;
+
+		if ((void *)(ip6 + 1) > head_end)
+			return rl_finish(skb, RL_REASON_MALFORMED, 0, 0);
+		if (ip6->hop_limit <= 1)
+			return rl_finish(skb, RL_REASON_TTL, 0, 0);
+	}
+
+	reason = rl_gw_next_hop(skb, table_id, flow, e, &hop);
+	if (reason)
+		return rl_finish(skb, reason, 0, 0);
+	long mtu = bpf_check_mtu(skb, hop.ifindex, &mtu_len, 0, 0);
+
+	if (mtu > 0)
+		return rl_finish(skb, RL_REASON_MTU, 0, 0);
+	if (mtu < 0)
+		return rl_finish(skb, RL_REASON_GW_NO_ROUTE, 0, 0);
+	if (rl_nat_apply(skb, flow, e))
+		return rl_finish(skb, RL_REASON_MALFORMED, 0, 0);
+
+	/* The helpers above invalidated every packet pointer. */
+	void *data = (void *)(long)skb->data;
+	void *data_end = (void *)(long)skb->data_end;
+
+	if (flow->family == RL_AF_INET) {
+		struct iphdr *ip = data + ETH_HLEN;
+		__u32 check;
+
+		if ((void *)(ip + 1) > data_end)
+			return rl_finish(skb, RL_REASON_MALFORMED, 0, 0);
+		check = (__u32)ip->check + (__u32)bpf_htons(0x0100);
+		ip->check = (__sum16)(check + (check >= 0xFFFF));
+		ip->ttl--;
+	} else {
+		struct ipv6hdr *ip6 = data + ETH_HLEN;
+
+		if ((void *)(ip6 + 1) > data_end)
+			return rl_finish(skb, RL_REASON_MALFORMED, 0, 0);
+		ip6->hop_limit--;
+	}
+
+	__u64 bytes = skb->len;
+
+	rl_gw_count(&rl_listener_stats, e->listener_id, bytes, new_flow);
+	rl_gw_count(&rl_backend_stats, e->backend_id, bytes, new_flow);
+	long ret = bpf_redirect_neigh(hop.ifindex, &hop.nh, sizeof(hop.nh), 0);
+
+	if (ret != TC_ACT_REDIRECT)
+		return rl_finish(skb, RL_REASON_REDIRECT_FAILED, 0, 0);
+	return rl_finish(skb, done, 0, (int)ret);
+}
+
+/* ---- New flows ---- */
+
+/* The backend the listener's Maglev table gives this flow, or 0. */
+static __always_inline __u32 rl_maglev_pick(const struct rl_listener *l, const struct rl_flow *flow)
+{
+	__u32 id = l->id;
+	void *table = bpf_map_lookup_elem(&rl_maglev, &id);
+
+	if (!table || l->maglev_size == 0)
+		return 0;
+	__u32 slot = rl_flow_hash(flow) % l->maglev_size;
+	__u32 *backend = bpf_map_lookup_elem(table, &slot);
+
+	return backend ? *backend : 0;
+}
+
+/* Writes both entries of a new flow through listener `l` to backend `b`.
+ * Returns 0, or the reason it could not. */
+static __always_inline int rl_ct_create(const struct rl_flow *flow, const struct rl_listener *l, __u32 backend_id,
+					const struct rl_backend *b, struct rl_ct_entry *fwd, __u64 now)
+{
+	struct rl_ct_entry rev = {};
+	struct rl_ct_key fwd_key = {}, rev_key = {};
+
+	fwd->last_seen_ns = now;
+	fwd->listener_id = l->id;
+	fwd->backend_id = backend_id;
+	fwd->timeout_s = l->idle_timeout_s;
+	fwd->flags = 0;
+	__builtin_memcpy(fwd->daddr, b->addr, 16);
+	fwd->dport = b->port;
+	if (l->flags & RL_LISTENER_SNAT) {
+		__builtin_memcpy(fwd->saddr, b->snat_addr, 16);
+	} else {
+		__builtin_memcpy(fwd->saddr, flow->src, 16);
+		fwd->sport = flow->sport;
+	}
+
+	/* The reply entry: from the backend to the (translated) client. */
+	rev.last_seen_ns = now;
+	rev.listener_id = l->id;
+	rev.backend_id = backend_id;
+	rev.timeout_s = l->idle_timeout_s;
+	rev.flags = RL_CT_REPLY;
+	__builtin_memcpy(rev.saddr, flow->dst, 16);
+	rev.sport = flow->dport;
+	__builtin_memcpy(rev.daddr, flow->src, 16);
+	rev.dport = flow->sport;
+
+	if (l->flags & RL_LISTENER_SNAT) {
+		/* The reply key reserves the port: the first free candidate wins. */
+		__u32 range = RL_SNAT_PORT_MAX - RL_SNAT_PORT_MIN + 1;
+		__u32 start = rl_flow_hash(flow);
+		int found = 0;
+
+		for (int i = 0; i < RL_SNAT_TRIES; i++) {
+			fwd->sport = RL_SNAT_PORT_MIN + (start + i * 7919) % range;
+			rl_ct_twin_key(&rev_key, fwd, flow->proto, flow->family);
+			if (bpf_map_update_elem(&rl_conntrack, &rev_key, &rev, BPF_NOEXIST) == 0) {
+				found = 1;
+				break;
+			}
+		}
+		if (!found)
+			return RL_REASON_GW_NO_PORT;
+	} else {
+		rl_ct_twin_key(&rev_key, fwd, flow->proto, flow->family);
+		bpf_map_update_elem(&rl_conntrack, &rev_key, &rev, BPF_ANY);
+	}
+	rl_ct_key_of(&fwd_key, flow);
+	bpf_map_update_elem(&rl_conntrack, &fwd_key, fwd, BPF_ANY);
+	return 0;
+}
+
+/* Removes the reply entry of a flow that ended (its port is free again). */
+static __always_inline void rl_ct_forget_twin(const struct rl_ct_entry *e, const struct rl_flow *flow)
+{
+	struct rl_ct_key twin = {};
+
+	rl_ct_twin_key(&twin, e, flow->proto, flow->family);
+	bpf_map_delete_elem(&rl_conntrack, &twin);
+}
+
+/* The gateway stage; RL_CONTINUE hands the packet, untouched, to the
+ * RouteTable stage. */
+static __always_inline int rl_gateway_stage(struct __sk_buff *skb, __u32 table_id, const struct rl_flow *flow)
+{
+	struct rl_ct_key key = {};
+	struct rl_ct_entry *e;
+	__u64 now;
+
+	if (!flow->has_ports)
+		return RL_CONTINUE;
+	now = bpf_ktime_get_ns();
+	rl_ct_key_of(&key, flow);
+	e = bpf_map_lookup_elem(&rl_conntrack, &key);
+
+	int syn = flow->proto == IPPROTO_TCP && (flow->tcp_flags & 0x12) == 0x02;   /* SYN without ACK */
+	if (e && !rl_ct_expired(e, now) && !(syn && (e->flags & RL_CT_CLOSING) && !(e->flags & RL_CT_REPLY))) {
+		e->last_seen_ns = now;
+		if (flow->proto == IPPROTO_TCP && (flow->tcp_flags & 0x05))   /* FIN or RST */
+			rl_ct_close(e, flow);
+		return rl_gw_forward(skb, table_id, flow, e, 0);
+	}
+	if (e && (e->flags & RL_CT_REPLY))
+		return RL_CONTINUE;   /* a reply of a flow that ended: the kernel's */
+
+	struct rl_listener_key lkey = { .family = flow->family, .proto = flow->proto, .port = flow->dport };
+
+	if (flow->family == RL_AF_INET6)
+		__builtin_memcpy(lkey.addr, flow->dst, 16);
+	else
+		__builtin_memcpy(lkey.addr, flow->dst, 4);
+	const struct rl_listener *l = bpf_map_lookup_elem(&rl_listeners, &lkey);
+
+	if (!l)
+		return RL_CONTINUE;
+	if (e)
+		rl_ct_forget_twin(e, flow);   /* a new flow over an ended one */
+	__u32 backend_id = rl_maglev_pick(l, flow);
+	const struct rl_backend *b = backend_id ? bpf_map_lookup_elem(&rl_backends, &backend_id) : 0;
+
+	if (!b || b->family != flow->family)
+		return rl_finish(skb, RL_REASON_GW_NO_BACKEND, 0, 0);
+
+	struct rl_ct_entry fwd = {};
+	int reason = rl_ct_create(flow, l, backend_id, b, &fwd, now);
+
+	if (reason)
+		return rl_finish(skb, reason, 0, 0);
+	return rl_gw_forward(skb, table_id, flow, &fwd, 1);
+}
+
+#endif /* RL_GATEWAY_H */
