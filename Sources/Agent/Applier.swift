@@ -11,6 +11,7 @@ public enum Applier {
     /// writes made so far are in the error's `writes`.
     public static func apply(_ operations: [Operation], to dataplane: Dataplane) throws(ApplyError) -> [String: Int] {
         let maps = dataplane.maps
+        let gateway = dataplane.gateway
         var tally: [String: Int] = [:]
         for operation in operations {
             do {
@@ -19,11 +20,19 @@ public enum Applier {
                 case .setGroup(let id, let hops): try maps.setGroup(id, hops)
                 case .addLocalAddress(let address): try maps.addLocalAddress(address)
                 case .setRoute(let key, let entry): try maps.setRoute(key, entry)
-                case .bind(let ifindex, let table): try maps.bind(ifindex: ifindex, table: table)
+                case .setBackend(let id, let entry, let isNew): try gateway.setBackend(id, entry, isNew: isNew)
+                case .setMaglev(let listener, let slots): try gateway.setMaglev(listenerID: listener, slots: slots)
+                case .setListener(let key, let entry, let isNew):
+                    if isNew { try gateway.resetListenerCounter(entry.id) }
+                    try gateway.setListener(key, entry)
+                case .bind(let ifindex, let table, let runsGateway): try maps.bind(ifindex: ifindex, table: table, gateway: runsGateway)
                 case .attach(let ifindex): wrote = try dataplane.attach(ifindex: ifindex) != .unchanged
                 case .detach(let ifindex): wrote = try dataplane.detach(ifindex: ifindex)
                 case .unbind(let ifindex): wrote = try maps.unbind(ifindex: ifindex)
                 case .removeRoute(let key): wrote = try maps.removeRoute(key)
+                case .removeListener(let key): wrote = try gateway.removeListener(key)
+                case .removeMaglev(let listener): wrote = try gateway.removeMaglev(listenerID: listener)
+                case .removeBackend(let id): wrote = try gateway.removeBackend(id)
                 case .removeGroup(let id): wrote = try maps.removeGroup(id)
                 case .removeCounter(let id): wrote = try maps.removeCounter(routeID: id)
                 case .removeLocalAddress(let address): wrote = try maps.removeLocalAddress(address)

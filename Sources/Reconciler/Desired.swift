@@ -11,14 +11,49 @@ public enum DesiredAction: Hashable, Sendable {
 
 /// The data plane compile wants on this node, keyed the way the maps are.
 public struct DesiredDataplane: Hashable, Sendable {
-    /// ifindex -> table id; the router program is attached on exactly these.
+    /// ifindex -> table id of the interfaces RouteTables bind.
     public var bindings: [UInt32: UInt32] = [:]
+    /// Interfaces GatewayRoutes bind: the gateway stage runs there. The
+    /// program is attached on these and on those of `bindings`.
+    public var gatewayInterfaces: Set<UInt32> = []
+    /// The L4 listeners of GatewayRoutes.
+    public var listeners: [ListenerKey: DesiredListener] = [:]
     public var routes: [RouteKey: DesiredAction] = [:]
     public var localAddresses: Set<IPAddress> = []
     /// Which table (by name) each route belongs to, for logs and status.
     public var owners: [RouteKey: String] = [:]
 
     public init() {}
+}
+
+/// One L4 listener as compile wants it, before ids are assigned.
+public struct DesiredListener: Hashable, Sendable {
+    /// The GatewayRoute it serves ("namespace/name"), for logs and status.
+    public var owner: String
+    public var snat: Bool
+    public var maglevSize: UInt32
+    public var idleTimeoutSeconds: UInt32
+    /// Its backends; those of weight 0 take no new flows (drain).
+    public var backends: [DesiredBackend]
+
+    public init(owner: String, snat: Bool, maglevSize: UInt32, idleTimeoutSeconds: UInt32, backends: [DesiredBackend]) {
+        self.owner = owner
+        self.snat = snat
+        self.maglevSize = maglevSize
+        self.idleTimeoutSeconds = idleTimeoutSeconds
+        self.backends = backends
+    }
+}
+
+/// A backend endpoint and its weight in a listener's Maglev table.
+public struct DesiredBackend: Hashable, Sendable {
+    public var endpoint: BackendEntry
+    public var weight: UInt32
+
+    public init(endpoint: BackendEntry, weight: UInt32) {
+        self.endpoint = endpoint
+        self.weight = weight
+    }
 }
 
 /// Why part of a table is not programmed on this node.
@@ -30,6 +65,15 @@ public struct Problem: Error, Hashable, Sendable, CustomStringConvertible {
         case noInterfaces = "NoInterfaces"
         case tooManyNextHops = "TooManyNextHops"
         case tableIDCollision = "TableIDCollision"
+        // GatewayRoute
+        case invalid = "Invalid"
+        case listenerConflict = "ListenerConflict"
+        case listenerIsNodeAddress = "ListenerIsNodeAddress"
+        case unsupportedProtocol = "UnsupportedProtocol"
+        case backendNotFound = "BackendNotFound"
+        case noReadyEndpoints = "NoReadyEndpoints"
+        case noSNATAddress = "NoSNATAddress"
+        case tooManyListeners = "TooManyListeners"
     }
 
     public var reason: Reason

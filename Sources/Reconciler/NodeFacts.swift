@@ -19,17 +19,35 @@ public struct NodeFacts: Hashable, Sendable {
         }
     }
 
+    /// One address of an interface, with its prefix (the on-link subnet).
+    public struct InterfaceAddress: Hashable, Sendable {
+        public var ifindex: UInt32
+        public var address: IPAddress
+        public var prefixLength: Int
+
+        public init(ifindex: UInt32, address: IPAddress, prefixLength: Int) {
+            self.ifindex = ifindex
+            self.address = address
+            self.prefixLength = prefixLength
+        }
+    }
+
     public var name: String
     public var labels: [String: String]
     /// By name.
     public var links: [String: Link]
     /// Every address of the node, all interfaces: always handed to the kernel.
     public var addresses: Set<IPAddress>
+    /// The same addresses with their interface and prefix (empty when the
+    /// provider does not know them: then SNAT uses any address of the family).
+    public var interfaceAddresses: [InterfaceAddress]
 
-    public init(name: String, labels: [String: String] = [:], links: [Link] = [], addresses: Set<IPAddress> = []) {
+    public init(name: String, labels: [String: String] = [:], links: [Link] = [], addresses: Set<IPAddress> = [],
+                interfaceAddresses: [InterfaceAddress] = []) {
         self.name = name
         self.labels = labels
         self.links = Dictionary(links.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
-        self.addresses = addresses
+        self.addresses = addresses.union(interfaceAddresses.map(\.address))
+        self.interfaceAddresses = interfaceAddresses
     }
 }

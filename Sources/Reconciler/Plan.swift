@@ -6,11 +6,18 @@ public enum Operation: Hashable, Sendable, CustomStringConvertible {
     case setGroup(id: UInt32, nexthops: [NextHop])
     case addLocalAddress(IPAddress)
     case setRoute(RouteKey, RouteEntry)
-    case bind(ifindex: UInt32, table: UInt32)
+    case setBackend(id: UInt32, BackendEntry, isNew: Bool)
+    case setMaglev(listenerID: UInt32, slots: [UInt32])
+    case setListener(ListenerKey, ListenerEntry, isNew: Bool)
+    /// `table` 0: no RouteTable stage; `gateway`: the gateway stage runs.
+    case bind(ifindex: UInt32, table: UInt32, gateway: Bool)
     case attach(ifindex: UInt32)
     case detach(ifindex: UInt32)
     case unbind(ifindex: UInt32)
     case removeRoute(RouteKey)
+    case removeListener(ListenerKey)
+    case removeMaglev(listenerID: UInt32)
+    case removeBackend(id: UInt32)
     case removeGroup(id: UInt32)
     case removeCounter(routeID: UInt32)
     case removeLocalAddress(IPAddress)
@@ -20,11 +27,17 @@ public enum Operation: Hashable, Sendable, CustomStringConvertible {
         case .setGroup(let id, let hops): "set group \(id) \(hops)"
         case .addLocalAddress(let address): "protect \(address)"
         case .setRoute(let key, let entry): "set \(key) -> \(entry.action) (id \(entry.id))"
-        case .bind(let ifindex, let table): "bind ifindex \(ifindex) to table \(table)"
+        case .setBackend(let id, let entry, _): "set backend \(id) \(entry)"
+        case .setMaglev(let listener, let slots): "set Maglev table of listener \(listener) (\(slots.count) slots)"
+        case .setListener(let key, let entry, _): "set listener \(key) (id \(entry.id))"
+        case .bind(let ifindex, let table, let gateway): "bind ifindex \(ifindex) to table \(table)\(gateway ? " and the gateway stage" : "")"
         case .attach(let ifindex): "attach ifindex \(ifindex)"
         case .detach(let ifindex): "detach ifindex \(ifindex)"
         case .unbind(let ifindex): "unbind ifindex \(ifindex)"
         case .removeRoute(let key): "remove \(key)"
+        case .removeListener(let key): "remove listener \(key)"
+        case .removeMaglev(let listener): "remove Maglev table of listener \(listener)"
+        case .removeBackend(let id): "remove backend \(id)"
         case .removeGroup(let id): "remove group \(id)"
         case .removeCounter(let id): "remove counter \(id)"
         case .removeLocalAddress(let address): "unprotect \(address)"
@@ -34,7 +47,8 @@ public enum Operation: Hashable, Sendable, CustomStringConvertible {
     /// Whether it removes something (held back until every source synced).
     public var isRemoval: Bool {
         switch self {
-        case .detach, .unbind, .removeRoute, .removeGroup, .removeCounter, .removeLocalAddress: true
+        case .detach, .unbind, .removeRoute, .removeGroup, .removeCounter, .removeLocalAddress,
+             .removeListener, .removeMaglev, .removeBackend: true
         default: false
         }
     }
@@ -113,17 +127,27 @@ public enum Planner {
         operations += desired.localAddresses.subtracting(actual.localAddresses).sorted().map { .addLocalAddress($0) }
         // 2. Routes, new or changed in place.
         operations += keys.filter { actual.routes[$0] != entries[$0] }.map { .setRoute($0, entries[$0]!) }
-        // 3. Bindings, then the filters that use them.
-        operations += desired.bindings.sorted(by: { $0.key < $1.key })
-            .filter { actual.bindings[$0.key] != $0.value }
-            .map { .bind(ifindex: $0.key, table: $0.value) }
-        operations += desired.bindings.keys.sorted()
+        // 3. The gateway's backends, Maglev tables and listeners.
+        let gateway = GatewayPlanner.plan(desired: desired.listeners, actual: actual.gateway)
+        operations += gateway.operations
+        // 4. Bindings, then the filters that use them.
+        let interfaces = Set(desired.bindings.keys).union(desired.gatewayInterfaces).sorted()
+        for ifindex in interfaces {
+            let table = desired.bindings[ifindex] ?? 0
+            let runsGateway = desired.gatewayInterfaces.contains(ifindex)
+            if actual.bindings[ifindex] != table || actual.gatewayInterfaces.contains(ifindex) != runsGateway {
+                operations.append(.bind(ifindex: ifindex, table: table, gateway: runsGateway))
+            }
+        }
+        operations += interfaces
             .filter { ifindex in actual.attachments[ifindex].map { !isCurrent($0) } ?? true }
             .map { .attach(ifindex: $0) }
-        // 4. Removals, in reverse dependency order.
+        // 5. Removals, in reverse dependency order.
+        let wanted = Set(interfaces)
         var removals: [Operation] = []
-        removals += actual.attachments.keys.sorted().filter { desired.bindings[$0] == nil }.map { .detach(ifindex: $0) }
-        removals += actual.bindings.keys.sorted().filter { desired.bindings[$0] == nil }.map { .unbind(ifindex: $0) }
+        removals += actual.attachments.keys.sorted().filter { !wanted.contains($0) }.map { .detach(ifindex: $0) }
+        removals += actual.bindings.keys.sorted().filter { !wanted.contains($0) }.map { .unbind(ifindex: $0) }
+        removals += gateway.removals
         removals += actual.routes.keys.sorted().filter { entries[$0] == nil }.map { .removeRoute($0) }
         let referenced = Set(entries.values.compactMap { entry -> UInt32? in
             if case .forward(let group) = entry.action { return group }

@@ -25,11 +25,21 @@ struct Model {
         case .setGroup(let id, let hops): state.groups[id] = hops
         case .addLocalAddress(let address): state.localAddresses.insert(address)
         case .setRoute(let key, let entry): state.routes[key] = entry
-        case .bind(let ifindex, let table): state.bindings[ifindex] = table
+        case .bind(let ifindex, let table, let gateway):
+            state.bindings[ifindex] = table
+            if gateway { state.gatewayInterfaces.insert(ifindex) } else { state.gatewayInterfaces.remove(ifindex) }
+        case .setBackend(let id, let entry, _): state.gateway.backends[id] = entry
+        case .setMaglev(let listener, let slots): state.gateway.maglev[listener] = MaglevState(mapID: listener + 1000, slots: slots)
+        case .setListener(let key, let entry, _): state.gateway.listeners[key] = entry
+        case .removeListener(let key): state.gateway.listeners[key] = nil
+        case .removeMaglev(let listener): state.gateway.maglev[listener] = nil
+        case .removeBackend(let id): state.gateway.backends[id] = nil
         case .attach(let ifindex):
             state.attachments[ifindex] = TCAttachment(ifindex: ifindex, programID: 1)
         case .detach(let ifindex): state.attachments[ifindex] = nil
-        case .unbind(let ifindex): state.bindings[ifindex] = nil
+        case .unbind(let ifindex):
+            state.bindings[ifindex] = nil
+            state.gatewayInterfaces.remove(ifindex)
         case .removeRoute(let key): state.routes[key] = nil
         case .removeGroup(let id): state.groups[id] = nil
         case .removeCounter(let id): state.routeCounters[id] = nil

@@ -1,0 +1,242 @@
+import DataplaneModel
+import NetAddress
+import RouteletAPI
+
+/// The Services and EndpointSlices that `service:` backends resolve through.
+public struct EndpointIndex: Hashable, Sendable {
+    /// "namespace/name" -> Service.
+    public var services: [String: KubernetesService]
+    /// "namespace/service name" -> its slices.
+    public var slices: [String: [EndpointSlice]]
+
+    public init(services: [KubernetesService] = [], slices: [EndpointSlice] = []) {
+        self.services = Dictionary(services.map { ("\($0.metadata.namespace ?? "default")/\($0.metadata.name ?? "")", $0) },
+                                   uniquingKeysWith: { first, _ in first })
+        var byService: [String: [EndpointSlice]] = [:]
+        for slice in slices {
+            guard let service = slice.serviceName else { continue }
+            byService["\(slice.metadata.namespace ?? "default")/\(service)", default: []].append(slice)
+        }
+        self.slices = byService.mapValues { $0.sorted { ($0.metadata.name ?? "") < ($1.metadata.name ?? "") } }
+    }
+}
+
+/// How one GatewayRoute fared on this node.
+public struct GatewayVerdict: Hashable, Sendable {
+    public var namespace: String
+    public var name: String
+    public var generation: Int64?
+    public var listener: String
+    /// The interfaces where it takes traffic on this node.
+    public var interfaces: [String]
+    /// Endpoints that take new flows, of all endpoints its backends name.
+    public var readyEndpoints: Int
+    public var totalEndpoints: Int
+    public var problems: [Problem]
+
+    public var isProgrammed: Bool { problems.isEmpty }
+    /// Every backend was found (its Service exists and has the port).
+    public var resolvedRefs: Bool { !problems.contains { $0.reason == .backendNotFound } }
+}
+
+/// What compile decided for the gateway stage.
+public struct GatewayCompilation: Hashable, Sendable {
+    public var listeners: [ListenerKey: DesiredListener] = [:]
+    public var interfaces: Set<UInt32> = []
+    public var verdicts: [GatewayVerdict] = []
+}
+
+/// compile for GatewayRoutes: routes, endpoints and node facts in, the
+/// desired listeners and a verdict per selected route out. Pure.
+///
+/// TCP and UDP listeners are served by the eBPF gateway stage; an older
+/// route keeps a contested listener (creationTimestamp, then namespace and
+/// name). A backend's weight is shared equally by its ready endpoints, the
+/// Gateway API's meaning of a backendRef weight.
+public enum GatewayCompiler {
+    /// The largest Maglev table a listener may ask for (the ABI's limit).
+    public static let maxTableSize = 131_071
+    static let maxListeners = GatewayPlanner.maxListeners
+
+    public static func compile(routes: [GatewayRoute], endpoints: EndpointIndex, node: NodeFacts) -> GatewayCompilation {
+        var result = GatewayCompilation()
+        let selected = routes
+            .filter { $0.metadata.name != nil && $0.spec.selects(nodeLabels: node.labels) }
+            .sorted(by: isOlder)
+        var owners: [ListenerKey: String] = [:]
+        var protocolOfPort: [String: GatewayProtocol] = [:]   // "address:port" -> the first route's protocol
+        let links = node.links.values.filter { $0.name != "lo" }.sorted { $0.name < $1.name }
+
+        for route in selected {
+            let namespace = route.metadata.namespace ?? "default"
+            let name = route.metadata.name!
+            let owner = "\(namespace)/\(name)"
+            let listener = route.spec.listener
+            var verdict = GatewayVerdict(namespace: namespace, name: name, generation: route.metadata.generation,
+                                         listener: listener.displayText, interfaces: [], readyEndpoints: 0,
+                                         totalEndpoints: 0, problems: [])
+            defer { result.verdicts.append(verdict) }
+
+            guard let address = listener.addressValue, let proto = listener.effectiveProtocol,
+                  (1...65535).contains(listener.port) else {
+                verdict.problems.append(Problem(.invalid, "listener \(listener.displayText) is not valid"))
+                continue
+            }
+            let portText = address.family == .v6 ? "[\(address)]:\(listener.port)" : "\(address):\(listener.port)"
+            if let earlier = protocolOfPort[portText], earlier != proto, !(earlier.isHTTP && proto.isHTTP) {
+                verdict.problems.append(Problem(.listenerConflict, "\(portText) already carries \(earlier) for an older GatewayRoute"))
+                continue
+            }
+            protocolOfPort[portText] = protocolOfPort[portText] ?? proto
+            guard proto.isLayer4 else {
+                verdict.problems.append(Problem(.unsupportedProtocol, "\(proto) listeners are served by `routelet gateway`, which does not run on this node yet"))
+                continue
+            }
+            if node.addresses.contains(address) {
+                verdict.problems.append(Problem(.listenerIsNodeAddress, "listener address \(address) is one of this node's own addresses"))
+                continue
+            }
+            let key = ListenerKey(address: address, port: UInt16(listener.port), proto: proto == .tcp ? .tcp : .udp)
+            if let holder = owners[key] {
+                verdict.problems.append(Problem(.listenerConflict, "listener \(key) belongs to GatewayRoute \(holder) (older)"))
+                continue
+            }
+
+            // Interfaces: the patterns, or every link but loopback.
+            let patterns = route.spec.interfacePatterns
+            let matched = route.spec.bindsEveryInterface ? links : links.filter { link in patterns.contains { $0.matches(link.name) } }
+            for pattern in patterns where !pattern.isGlob && node.links[pattern.description] == nil {
+                verdict.problems.append(Problem(.interfaceNotFound, "interface \(pattern) not found"))
+            }
+            guard !matched.isEmpty else {
+                if verdict.problems.isEmpty {
+                    verdict.problems.append(Problem(.noInterfaces, "no interface on this node matches \(route.spec.interfaces ?? [])"))
+                }
+                continue
+            }
+            guard owners.count < maxListeners else {
+                verdict.problems.append(Problem(.tooManyListeners, "this node already serves \(maxListeners) listeners"))
+                continue
+            }
+            let tableSize = listener.effectiveMaglevTableSize
+            guard tableSize <= maxTableSize, Maglev.isPrime(tableSize) else {
+                verdict.problems.append(Problem(.invalid, "maglevTableSize \(tableSize) is not a prime up to \(maxTableSize)"))
+                continue
+            }
+
+            var backends: [BackendEntry: UInt64] = [:]
+            var order: [BackendEntry] = []
+            var total = 0, ready = 0
+            for rule in route.spec.rules.prefix(1) {
+                for (index, backend) in rule.backends.enumerated() {
+                    let resolved = resolve(backend, index: index, namespace: namespace, proto: proto, family: address.family,
+                                           endpoints: endpoints)
+                    if let problem = resolved.problem { verdict.problems.append(problem) }
+                    total += resolved.total
+                    ready += resolved.ready.count
+                    guard !resolved.ready.isEmpty else { continue }
+                    // The backend's weight, shared by its endpoints (scaled so integers stay exact enough).
+                    let share = backend.effectiveWeight == 0 ? 0 : max(1, UInt64(backend.effectiveWeight) * 1000 / UInt64(resolved.ready.count))
+                    for (endpointAddress, port) in resolved.ready {
+                        let entry = BackendEntry(address: endpointAddress, port: port,
+                                                 snatAddress: snatAddress(toward: endpointAddress, node: node))
+                        if backends[entry] == nil { order.append(entry) }
+                        backends[entry, default: 0] += share
+                    }
+                }
+            }
+            verdict.totalEndpoints = total
+            verdict.readyEndpoints = ready
+            let snat = !listener.effectivePreserveClientIP
+            if snat, order.contains(where: { $0.snatAddress == nil }) {
+                verdict.problems.append(Problem(.noSNATAddress, "this node has no \(address.family == .v4 ? "IPv4" : "IPv6") address to SNAT from"))
+            }
+            if ready == 0 && !verdict.problems.contains(where: { $0.reason == .backendNotFound }) {
+                verdict.problems.append(Problem(.noReadyEndpoints, "no backend has a ready endpoint"))
+            }
+            let timeout = listener.effectiveIdleTimeout.map { UInt32($0.components.seconds) } ?? 60
+            owners[key] = owner
+            verdict.interfaces = matched.map(\.name)
+            result.interfaces.formUnion(matched.map(\.ifindex))
+            result.listeners[key] = DesiredListener(
+                owner: owner, snat: snat, maglevSize: UInt32(tableSize), idleTimeoutSeconds: timeout,
+                backends: order.map { DesiredBackend(endpoint: $0, weight: UInt32(min(backends[$0]!, UInt64(UInt32.max)))) })
+        }
+        return result
+    }
+
+    /// Older first: creationTimestamp, then namespace and name.
+    static func isOlder(_ a: GatewayRoute, _ b: GatewayRoute) -> Bool {
+        (a.metadata.creationTimestamp ?? "", a.metadata.namespace ?? "", a.metadata.name ?? "")
+            < (b.metadata.creationTimestamp ?? "", b.metadata.namespace ?? "", b.metadata.name ?? "")
+    }
+
+    struct Resolved {
+        /// Endpoints that take new flows.
+        var ready: [(IPAddress, UInt16)] = []
+        /// Every endpoint named, ready or not.
+        var total = 0
+        var problem: Problem?
+    }
+
+    /// A backend's endpoints: its addresses as written, or its Service's
+    /// ready EndpointSlice endpoints (serving but terminating ones keep
+    /// their flows through conntrack and take no new ones).
+    static func resolve(_ backend: GatewayBackend, index: Int, namespace: String, proto: GatewayProtocol,
+                        family: IPAddress.Family, endpoints: EndpointIndex) -> Resolved {
+        var resolved = Resolved()
+        if let service = backend.service {
+            let protoText = proto == .udp ? "UDP" : "TCP"
+            guard let object = endpoints.services["\(namespace)/\(service.name)"] else {
+                resolved.problem = Problem(.backendNotFound, "backends[\(index)]: Service \(namespace)/\(service.name) not found")
+                return resolved
+            }
+            guard let servicePort = object.port(service.port, protocol: protoText) else {
+                resolved.problem = Problem(.backendNotFound, "backends[\(index)]: Service \(namespace)/\(service.name) has no \(protoText) port \(service.port)")
+                return resolved
+            }
+            var seen: Set<IPAddress> = []
+            for slice in endpoints.slices["\(namespace)/\(service.name)"] ?? [] {
+                guard slice.addressType == (family == .v4 ? .ipv4 : .ipv6),
+                      let port = slice.port(named: servicePort.name, protocol: protoText)?.port, (1...65535).contains(port) else { continue }
+                for endpoint in slice.endpoints {
+                    for text in endpoint.addresses {
+                        guard let address = IPAddress(text), address.family == family, seen.insert(address).inserted else { continue }
+                        resolved.total += 1
+                        let conditions = endpoint.effectiveConditions
+                        if conditions.isReady && !conditions.isTerminating { resolved.ready.append((address, UInt16(port))) }
+                    }
+                }
+            }
+            return resolved
+        }
+        guard let port = backend.port, (1...65535).contains(port) else { return resolved }
+        for address in backend.addressValues where address.family == family {
+            resolved.total += 1
+            resolved.ready.append((address, UInt16(port)))
+        }
+        return resolved
+    }
+
+    /// The node's address that SNATed flows to `backend` come from: one on
+    /// the interface whose subnet holds the backend, else the first of the
+    /// same family.
+    static func snatAddress(toward backend: IPAddress, node: NodeFacts) -> IPAddress? {
+        let candidates = node.interfaceAddresses
+            .filter { $0.address.family == backend.family && isUsableSource($0.address) }
+            .sorted { ($0.ifindex, $0.address) < ($1.ifindex, $1.address) }
+        let onLink = candidates.first { candidate in
+            IPPrefix(address: candidate.address.masked(to: candidate.prefixLength), length: candidate.prefixLength)?.contains(backend) ?? false
+        }
+        if let onLink { return onLink.address }
+        if let any = candidates.first { return any.address }
+        return node.addresses.filter { $0.family == backend.family && isUsableSource($0) }.sorted().first
+    }
+
+    private static let unusableSources = ["127.0.0.0/8", "169.254.0.0/16", "::1/128", "fe80::/10"].compactMap { IPPrefix($0) }
+
+    /// Not loopback, not link-local: an address a backend can answer to.
+    static func isUsableSource(_ address: IPAddress) -> Bool {
+        !unusableSources.contains { $0.contains(address) }
+    }
+}
