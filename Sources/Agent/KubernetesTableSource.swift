@@ -5,7 +5,8 @@ import Logging
 import RouteletAPI
 import Synchronization
 
-/// RouteTables from the Kubernetes API (list + watch), and this node's
+/// RouteTables, GatewayRoutes and the Services and EndpointSlices their
+/// backends name from the Kubernetes API (list + watch), and this node's
 /// labels from its Node object. Objects the agent finds invalid (it never
 /// trusts its input, even after the API server validated it) are reported
 /// and leave the last valid version in place, as with manifests.
@@ -14,11 +15,17 @@ public final class KubernetesTableSource: TableSource {
     let nodeName: String
     let logger: Logger
 
+    /// The watched kinds besides the Node.
+    static let watched: [(resource: KubeResource, kind: String)] = [
+        (.routeTables, RouteTable.kind), (.gatewayRoutes, GatewayRoute.kind),
+        (.services, KubernetesService.kind), (.endpointSlices, EndpointSlice.kind),
+    ]
+
     private struct State {
-        var tables: [String: RouteTable] = [:]
-        var problems: [String: String] = [:]
+        var objects: [ObjectID: SourceObject] = [:]
+        var problems: [ObjectID: String] = [:]
         var nodeLabels: [String: String]?
-        var tablesSynced = false
+        var synced: Set<String> = []
         var nodeSynced = false
     }
 
@@ -32,10 +39,12 @@ public final class KubernetesTableSource: TableSource {
 
     public func watch(changed: @escaping @Sendable () -> Void) async throws {
         try await withThrowingDiscardingTaskGroup { group in
-            group.addTask { [self] in
-                for try await change in client.changes(of: .routeTables) {
-                    apply(tableChange: change)
-                    changed()
+            for (resource, kind) in Self.watched {
+                group.addTask { [self] in
+                    for try await change in client.changes(of: resource) {
+                        apply(change, kind: kind, namespaced: resource.namespaced)
+                        changed()
+                    }
                 }
             }
             group.addTask { [self] in
@@ -50,34 +59,34 @@ public final class KubernetesTableSource: TableSource {
     public func snapshot(reread: Bool) throws -> SourceSnapshot {
         state.withLock { state in
             SourceSnapshot(
-                tables: state.tables.values.sorted { ($0.metadata.name ?? "") < ($1.metadata.name ?? "") },
-                nodeLabels: state.nodeLabels ?? [:], synced: state.tablesSynced && state.nodeSynced,
+                objects: state.objects.sorted { $0.key < $1.key }.map(\.value),
+                nodeLabels: state.nodeLabels ?? [:], synced: state.synced.count == Self.watched.count && state.nodeSynced,
                 problems: state.problems.keys.sorted().map { state.problems[$0]! })
         }
     }
 
-    private func apply(tableChange change: ResourceChange) {
+    private func apply(_ change: ResourceChange, kind: String, namespaced: Bool) {
+        func id(_ object: JSONValue) -> ObjectID? {
+            object.metadata("name").map { ObjectID(kind: kind, namespace: namespaced ? object.metadata("namespace") ?? "default" : "", name: $0) }
+        }
         state.withLock { state in
             switch change {
             case .added(let object), .modified(let object):
-                guard let name = object.metadata("name") else { return }
-                do throws(ResourceDecodingError) {
-                    let table = try RouteTable.decode(from: object)
-                    if let problem = table.validate().first {
-                        state.problems[name] = "RouteTable \(name): \(problem.path): \(problem.message)"
-                    } else {
-                        state.tables[name] = table
-                        state.problems[name] = nil
-                    }
-                } catch {
-                    state.problems[name] = "RouteTable \(name): \(error.path): \(error.message)"
+                guard let id = id(object) else { return }
+                switch SourceObject.decode(kind: kind, from: object) {
+                case .success(let decoded):
+                    state.objects[id] = decoded
+                    state.problems[id] = nil
+                case .failure(let invalid):
+                    let first = invalid.problems.first.map { "\($0.path): \($0.message)" } ?? "invalid"
+                    state.problems[id] = "\(id): \(first)"
                 }
             case .deleted(let object):
-                guard let name = object.metadata("name") else { return }
-                state.tables[name] = nil
-                state.problems[name] = nil
+                guard let id = id(object) else { return }
+                state.objects[id] = nil
+                state.problems[id] = nil
             case .synced:
-                state.tablesSynced = true
+                state.synced.insert(kind)
             }
         }
     }

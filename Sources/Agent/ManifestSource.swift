@@ -7,26 +7,93 @@ import YAML
 public struct ManifestError: Hashable, Sendable, CustomStringConvertible {
     public var file: String
     public var line: Int?
-    /// The object's name, when it could be read.
+    /// The object ("RouteTable edge", "GatewayRoute shop/users"), when it could be read.
     public var object: String?
     public var message: String
 
     public var description: String {
-        "\(file)\(line.map { ":\($0)" } ?? "")\(object.map { " (RouteTable \($0))" } ?? ""): \(message)"
+        "\(file)\(line.map { ":\($0)" } ?? "")\(object.map { " (\($0))" } ?? ""): \(message)"
     }
+}
+
+/// One object the agent reads from manifests (or the API): a kind, a
+/// namespace (empty for cluster-scoped kinds) and a name.
+public struct ObjectID: Hashable, Sendable, Comparable, CustomStringConvertible {
+    public var kind: String
+    public var namespace: String
+    public var name: String
+
+    public init(kind: String, namespace: String, name: String) {
+        self.kind = kind
+        self.namespace = namespace
+        self.name = name
+    }
+
+    public var description: String { namespace.isEmpty ? "\(kind) \(name)" : "\(kind) \(namespace)/\(name)" }
+
+    public static func < (lhs: ObjectID, rhs: ObjectID) -> Bool {
+        (lhs.kind, lhs.namespace, lhs.name) < (rhs.kind, rhs.namespace, rhs.name)
+    }
+}
+
+/// An object of one of the kinds the agent programs from.
+public enum SourceObject: Hashable, Sendable {
+    case routeTable(RouteTable)
+    case gatewayRoute(GatewayRoute)
+    case service(KubernetesService)
+    case endpointSlice(EndpointSlice)
+
+    /// The kinds read, by their `kind` field.
+    static let kinds = [RouteTable.kind, GatewayRoute.kind, KubernetesService.kind, EndpointSlice.kind]
+
+    /// Decodes and validates an object of `kind`; the failures carry field paths.
+    static func decode(kind: String, from value: JSONValue) -> Result<SourceObject, InvalidObject> {
+        do throws(ResourceDecodingError) {
+            switch kind {
+            case RouteTable.kind:
+                let table = try RouteTable.decode(from: value)
+                let problems = table.validate()
+                return problems.isEmpty ? .success(.routeTable(table)) : .failure(InvalidObject(problems: problems))
+            case GatewayRoute.kind:
+                let route = try GatewayRoute.decode(from: value)
+                let problems = route.validate()
+                return problems.isEmpty ? .success(.gatewayRoute(route)) : .failure(InvalidObject(problems: problems))
+            case KubernetesService.kind:
+                return .success(.service(try KubernetesService.decode(from: value)))
+            default:
+                return .success(.endpointSlice(try EndpointSlice.decode(from: value)))
+            }
+        } catch {
+            return .failure(InvalidObject(problems: [FieldError(path: error.path, message: error.message)]))
+        }
+    }
+}
+
+/// Why an object was refused: every problem, with its field path.
+struct InvalidObject: Error {
+    var problems: [FieldError]
 }
 
 /// What one read of a manifest directory found.
 public struct ManifestScan: Sendable {
-    /// Valid RouteTables by name, with the file each came from.
-    public var tables: [String: (table: RouteTable, file: String)] = [:]
-    /// Objects (by name) that are present but invalid.
-    public var invalidObjects: Set<String> = []
+    /// Valid objects, with the file each came from.
+    public var objects: [ObjectID: (object: SourceObject, file: String)] = [:]
+    /// Objects that are present but invalid.
+    public var invalidObjects: Set<ObjectID> = []
     /// Files that could not be read or parsed at all.
     public var unreadableFiles: Set<String> = []
     public var errors: [ManifestError] = []
     /// Objects of other kinds, ignored: (file, kind).
     public var ignored: [(file: String, kind: String)] = []
+
+    /// The valid RouteTables by name.
+    public var tables: [String: (table: RouteTable, file: String)] {
+        var tables: [String: (table: RouteTable, file: String)] = [:]
+        for (id, entry) in objects {
+            if case .routeTable(let table) = entry.object { tables[id.name] = (table, entry.file) }
+        }
+        return tables
+    }
 }
 
 /// Reads `*.yaml`, `*.yml` and `*.json` files of a directory (not recursive).
@@ -91,35 +158,33 @@ public enum ManifestDirectory {
 
     static func read(_ value: JSONValue, document: YAMLDocument?, file: String, into scan: inout ManifestScan) {
         let kind = value["kind"]?.stringValue ?? ""
-        let objectName = value["metadata"]?["name"]?.stringValue
         let startLine = document?.startLine
-        guard kind == RouteTable.kind else {
+        guard SourceObject.kinds.contains(kind) else {
             scan.ignored.append((file, kind.isEmpty ? "(no kind)" : kind))
             return
         }
+        // Namespaced kinds without a namespace are in "default", as kubectl would put them.
+        let namespace = kind == RouteTable.kind ? "" : value["metadata"]?["namespace"]?.stringValue ?? "default"
+        let id = value["metadata"]?["name"]?.stringValue.map { ObjectID(kind: kind, namespace: namespace, name: $0) }
         func fail(_ path: String, _ message: String) {
             let line = path.isEmpty ? startLine : (document?.nearestPosition(of: PathComponent.components(of: path)).line ?? startLine)
-            scan.errors.append(ManifestError(file: file, line: line, object: objectName, message: path.isEmpty ? message : "\(path): \(message)"))
+            scan.errors.append(ManifestError(file: file, line: line, object: id?.description, message: path.isEmpty ? message : "\(path): \(message)"))
         }
-        let table: RouteTable
-        do {
-            table = try RouteTable.decode(from: value)
-        } catch {
-            fail(error.path, error.message)
-            if let objectName { scan.invalidObjects.insert(objectName) }
-            return
+        switch SourceObject.decode(kind: kind, from: value) {
+        case .failure(let invalid):
+            invalid.problems.forEach { fail($0.path, $0.message) }
+            if let id { scan.invalidObjects.insert(id) }
+        case .success(let object):
+            guard let id else {
+                fail("metadata.name", "is required")
+                return
+            }
+            if let earlier = scan.objects[id] {
+                fail("metadata.name", "\(id) is already defined in \(earlier.file); this one is ignored")
+                return
+            }
+            scan.objects[id] = (object, file)
         }
-        let problems = table.validate()
-        guard problems.isEmpty, let name = table.metadata.name else {
-            problems.forEach { fail($0.path, $0.message) }
-            if let objectName { scan.invalidObjects.insert(objectName) }
-            return
-        }
-        if let earlier = scan.tables[name] {
-            fail("metadata.name", "RouteTable \(name) is already defined in \(earlier.file); this one is ignored")
-            return
-        }
-        scan.tables[name] = (table, file)
     }
 }
 
@@ -129,39 +194,44 @@ extension ManifestError: Error {
     }
 }
 
-/// The RouteTables the agent programs. An invalid edit never takes effect:
-/// the last valid version of that object stays until the edit is fixed,
-/// and so do all objects of a file that can't be parsed at all.
+/// The objects the agent programs from manifests. An invalid edit never
+/// takes effect: the last valid version of that object stays until the
+/// edit is fixed, and so do all objects of a file that can't be parsed at all.
 public struct TableStore: Sendable {
     struct Record: Sendable {
-        var table: RouteTable?
+        var object: SourceObject
         var file: String
     }
 
-    var records: [String: Record] = [:]
+    var records: [ObjectID: Record] = [:]
     public private(set) var errors: [ManifestError] = []
 
     public init() {}
 
-    public var tables: [RouteTable] { records.values.compactMap(\.table).sorted { ($0.metadata.name ?? "") < ($1.metadata.name ?? "") } }
+    /// Every object, in a stable order (kind, namespace, name).
+    public var objects: [SourceObject] { records.sorted { $0.key < $1.key }.map(\.value.object) }
 
-    /// Takes in a new scan; returns whether the programmed tables changed.
+    public var tables: [RouteTable] {
+        objects.compactMap { if case .routeTable(let table) = $0 { table } else { nil } }
+    }
+
+    /// Takes in a new scan; returns whether the programmed objects changed.
     @discardableResult
     public mutating func update(with scan: ManifestScan) -> Bool {
-        let before = tables
-        var next: [String: Record] = [:]
-        for (name, entry) in scan.tables {
-            next[name] = Record(table: entry.table, file: entry.file)
+        let before = objects
+        var next: [ObjectID: Record] = [:]
+        for (id, entry) in scan.objects {
+            next[id] = Record(object: entry.object, file: entry.file)
         }
-        for (name, record) in records where next[name] == nil {
+        for (id, record) in records where next[id] == nil {
             // Keep the last good version of an object whose new version is
             // invalid, or whose whole file can't be read right now.
-            if scan.invalidObjects.contains(name) || scan.unreadableFiles.contains(record.file) {
-                next[name] = record
+            if scan.invalidObjects.contains(id) || scan.unreadableFiles.contains(record.file) {
+                next[id] = record
             }
         }
         records = next
         errors = scan.errors
-        return tables != before
+        return objects != before
     }
 }

@@ -21,8 +21,10 @@ public struct NetlinkNodeFacts: NodeFactsProvider {
         let links = try socket.dumpLinks().map {
             NodeFacts.Link(name: $0.name, ifindex: $0.ifindex, isUp: $0.isUp, mtu: $0.mtu)
         }
-        let addresses = Set(try socket.dumpAddresses().map(\.address))
-        return NodeFacts(name: "", links: links, addresses: addresses)
+        let addresses = try socket.dumpAddresses().map {
+            NodeFacts.InterfaceAddress(ifindex: $0.ifindex, address: $0.address, prefixLength: $0.prefixLength)
+        }
+        return NodeFacts(name: "", links: links, interfaceAddresses: addresses)
     }
 
     public func changes() -> AsyncStream<Void> {

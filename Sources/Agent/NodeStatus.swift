@@ -10,45 +10,70 @@ enum NodeStatusBuilder {
     /// Condition messages are kept short enough for `kubectl describe`.
     static let maxMessageBytes = 1024
 
-    static func status(verdicts: [TableVerdict], agentVersion: String, restoredAt: String?, failure: String?) -> RouteletNodeStatus {
+    static func status(verdicts: [TableVerdict], gatewayVerdicts: [GatewayVerdict] = [], agentVersion: String, restoredAt: String?,
+                       failure: String?) -> RouteletNodeStatus {
         let tables = verdicts.sorted { $0.name < $1.name }.map { verdict in
             RouteletNodeStatus.Table(
                 name: verdict.name, observedGeneration: verdict.generation, interfaces: verdict.interfaces,
                 routes: .init(desired: verdict.desiredRoutes, installed: verdict.installedPrefixes, down: verdict.downPrefixes),
                 conditions: [programmedCondition(verdict)])
         }
-        let attached = Set(verdicts.flatMap(\.interfaces)).sorted()
+        let gatewayRoutes = gatewayVerdicts.sorted { ($0.namespace, $0.name) < ($1.namespace, $1.name) }.map { verdict in
+            RouteletNodeStatus.GatewayRoute(
+                namespace: verdict.namespace, name: verdict.name, observedGeneration: verdict.generation,
+                backends: .init(ready: verdict.readyEndpoints, total: verdict.totalEndpoints),
+                conditions: [programmedCondition(verdict)])
+        }
+        let attached = Set(verdicts.flatMap(\.interfaces) + gatewayVerdicts.flatMap(\.interfaces)).sorted()
         return RouteletNodeStatus(
             agentVersion: agentVersion,
             dataplane: .init(abiVersion: UInt32(DataplaneABI.version), attachedInterfaces: attached),
-            restoredAt: restoredAt, tables: tables,
-            conditions: [readyCondition(tables: tables, failure: failure)])
+            restoredAt: restoredAt, tables: tables, gatewayRoutes: gatewayRoutes,
+            conditions: [readyCondition(tables: tables, gatewayRoutes: gatewayRoutes, failure: failure)])
     }
 
     static func programmedCondition(_ verdict: TableVerdict) -> Condition {
-        guard let first = verdict.problems.first else {
-            return Condition(type: "Programmed", status: .true, reason: "Programmed",
-                             message: "\(verdict.installedPrefixes) prefixes installed on \(verdict.interfaces.joined(separator: ", "))",
-                             observedGeneration: verdict.generation)
-        }
-        return Condition(type: "Programmed", status: .false, reason: first.reason.rawValue,
-                         message: truncated(verdict.problems.map(\.message).joined(separator: "; ")),
-                         observedGeneration: verdict.generation)
+        programmed(problems: verdict.problems, generation: verdict.generation,
+                   success: "\(verdict.installedPrefixes) prefixes installed on \(verdict.interfaces.joined(separator: ", "))")
     }
 
-    /// Ready: every table programmed and the last pass succeeded.
-    static func readyCondition(tables: [RouteletNodeStatus.Table], failure: String?) -> Condition {
+    static func programmedCondition(_ verdict: GatewayVerdict) -> Condition {
+        programmed(problems: verdict.problems, generation: verdict.generation,
+                   success: "\(verdict.listener) on \(verdict.interfaces.joined(separator: ", ")), \(verdict.readyEndpoints) of \(verdict.totalEndpoints) endpoints ready")
+    }
+
+    static func programmed(problems: [Problem], generation: Int64?, success: String) -> Condition {
+        guard let first = problems.first else {
+            return Condition(type: "Programmed", status: .true, reason: "Programmed", message: success, observedGeneration: generation)
+        }
+        return Condition(type: "Programmed", status: .false, reason: first.reason.rawValue,
+                         message: truncated(problems.map(\.message).joined(separator: "; ")), observedGeneration: generation)
+    }
+
+    /// Ready: every table and gateway route programmed and the last pass succeeded.
+    static func readyCondition(tables: [RouteletNodeStatus.Table], gatewayRoutes: [RouteletNodeStatus.GatewayRoute] = [],
+                               failure: String?) -> Condition {
         if let failure {
             return Condition(type: "Ready", status: .false, reason: "ReconcileFailed", message: truncated(failure))
         }
-        let failing = tables.filter { $0.conditions.first { $0.type == "Programmed" }?.status != .true }
-        guard !failing.isEmpty else {
-            return Condition(type: "Ready", status: .true, reason: "Programmed",
-                             message: tables.isEmpty ? "no RouteTable selects this node" : "\(tables.count) tables programmed")
+        func failingReason(_ conditions: [Condition]) -> String? {
+            let programmed = conditions.first { $0.type == "Programmed" }
+            return programmed?.status == .true ? nil : programmed?.reason ?? "Unknown"
         }
-        let names = failing.map { table in "\(table.name) (\(table.conditions.first?.reason ?? "Unknown"))" }
-        return Condition(type: "Ready", status: .false, reason: "TablesNotProgrammed",
-                         message: truncated("\(failing.count) of \(tables.count) tables not programmed: \(names.joined(separator: ", "))"))
+        let failingTables = tables.compactMap { table in failingReason(table.conditions).map { "\(table.name) (\($0))" } }
+        let failingRoutes = gatewayRoutes.compactMap { route in
+            failingReason(route.conditions).map { "\(route.namespace)/\(route.name) (\($0))" }
+        }
+        let failing = failingTables + failingRoutes
+        let total = tables.count + gatewayRoutes.count
+        guard !failing.isEmpty else {
+            let message = total == 0 ? "no RouteTable or GatewayRoute selects this node"
+                : "\(tables.count) tables and \(gatewayRoutes.count) gateway routes programmed"
+            return Condition(type: "Ready", status: .true, reason: "Programmed", message: message)
+        }
+        let reason = failingRoutes.isEmpty ? "TablesNotProgrammed" : "NotProgrammed"
+        return Condition(type: "Ready", status: .false, reason: reason,
+                         message: truncated("\(failing.count) of \(total) not programmed: \(failing.joined(separator: ", "))"))
     }
 
     static func truncated(_ text: String) -> String {
@@ -85,6 +110,12 @@ extension RouteletNodeStatus {
             let before = previous?.tables.first { $0.name == table.name }?.conditions ?? []
             table.conditions = table.conditions.stamped(from: before, now: now)
             return table
+        }
+        status.gatewayRoutes = gatewayRoutes.map { route in
+            var route = route
+            let before = previous?.gatewayRoutes.first { $0.namespace == route.namespace && $0.name == route.name }?.conditions ?? []
+            route.conditions = route.conditions.stamped(from: before, now: now)
+            return route
         }
         return status
     }

@@ -139,9 +139,13 @@ public struct ReconcileService: Service {
             node.labels = snapshot.nodeLabels ?? configuration.nodeLabels
             let compilation = Compiler.compile(tables: snapshot.tables, node: node)
             for verdict in compilation.verdicts { tableNames[verdict.tableID] = verdict.name }
+            let gateway = GatewayCompiler.compile(routes: snapshot.gatewayRoutes, endpoints: snapshot.endpoints, node: node)
+            var desired = compilation.desired
+            desired.listeners = gateway.listeners
+            desired.gatewayInterfaces = gateway.interfaces
 
-            let actual = try DataplaneState.read(maps: dataplane.maps)
-            let plan = Planner.plan(desired: compilation.desired, actual: actual, isCurrent: dataplane.isCurrent,
+            let actual = try DataplaneState.read(maps: dataplane.maps, gateway: dataplane.gateway)
+            let plan = Planner.plan(desired: desired, actual: actual, isCurrent: dataplane.isCurrent,
                                     prune: snapshot.synced)
             let tally: [String: Int]
             do {
@@ -166,7 +170,8 @@ public struct ReconcileService: Service {
                 logger.debug("pass done", metadata: metadata)
             }
 
-            let status = StatusReport(node: node.name, verdicts: compilation.verdicts, inputProblems: snapshot.problems)
+            let status = StatusReport(node: node.name, verdicts: compilation.verdicts, gatewayVerdicts: gateway.verdicts,
+                                      inputProblems: snapshot.problems)
             if status != lastStatus {
                 for table in status.tables {
                     logger.info("table status", metadata: [
@@ -186,14 +191,15 @@ public struct ReconcileService: Service {
             health?.passed(synced: snapshot.synced, tableNames: tableNames)
             // Before the first full read, the verdicts describe a partial view: not worth a write.
             guard snapshot.synced else { return }
-            publish(NodeStatusBuilder.status(verdicts: compilation.verdicts, agentVersion: configuration.agentVersion,
-                                             restoredAt: restoredAt, failure: nil))
+            publish(NodeStatusBuilder.status(verdicts: compilation.verdicts, gatewayVerdicts: gateway.verdicts,
+                                             agentVersion: configuration.agentVersion, restoredAt: restoredAt, failure: nil))
         }
 
         /// A failed pass makes the node not Ready, with the error, until a pass succeeds.
         mutating func publishFailure(_ error: any Error) {
             guard var status = lastNodeStatus else { return }
-            status.conditions = [NodeStatusBuilder.readyCondition(tables: status.tables, failure: "\(error)")]
+            status.conditions = [NodeStatusBuilder.readyCondition(tables: status.tables, gatewayRoutes: status.gatewayRoutes,
+                                                                  failure: "\(error)")]
             publish(status)
         }
 

@@ -1,11 +1,15 @@
 import Foundation
+import Reconciler
 import RouteletAPI
 import Synchronization
 
-/// What a source of RouteTables knows at one moment.
+/// What a source knows at one moment: every kind the agent programs from.
 public struct SourceSnapshot: Sendable {
     /// The valid tables to program (an invalid edit keeps the last valid version).
     public var tables: [RouteTable]
+    /// The valid GatewayRoutes, and the Services and EndpointSlices their backends name.
+    public var gatewayRoutes: [GatewayRoute]
+    public var endpoints: EndpointIndex
     /// This node's labels when the source knows them (from its Node object);
     /// nil: the agent's `--node-labels`.
     public var nodeLabels: [String: String]?
@@ -16,16 +20,36 @@ public struct SourceSnapshot: Sendable {
     /// Input the agent refused (invalid objects, unreadable files), one line each.
     public var problems: [String]
 
-    public init(tables: [RouteTable], nodeLabels: [String: String]? = nil, synced: Bool, problems: [String] = []) {
+    public init(tables: [RouteTable], gatewayRoutes: [GatewayRoute] = [], endpoints: EndpointIndex = EndpointIndex(),
+                nodeLabels: [String: String]? = nil, synced: Bool, problems: [String] = []) {
         self.tables = tables
+        self.gatewayRoutes = gatewayRoutes
+        self.endpoints = endpoints
         self.nodeLabels = nodeLabels
         self.synced = synced
         self.problems = problems
     }
 }
 
-/// Where the agent's RouteTables come from: a manifest directory, or the
-/// Kubernetes API. Both feed the same loop.
+extension SourceSnapshot {
+    /// Sorts `objects` by kind.
+    init(objects: [SourceObject], nodeLabels: [String: String]? = nil, synced: Bool, problems: [String]) {
+        var tables: [RouteTable] = [], routes: [GatewayRoute] = [], services: [KubernetesService] = [], slices: [EndpointSlice] = []
+        for object in objects {
+            switch object {
+            case .routeTable(let table): tables.append(table)
+            case .gatewayRoute(let route): routes.append(route)
+            case .service(let service): services.append(service)
+            case .endpointSlice(let slice): slices.append(slice)
+            }
+        }
+        self.init(tables: tables, gatewayRoutes: routes, endpoints: EndpointIndex(services: services, slices: slices),
+                  nodeLabels: nodeLabels, synced: synced, problems: problems)
+    }
+}
+
+/// Where the agent's objects come from: a manifest directory, or the
+/// Kubernetes API. Both feed the same loop, one snapshot of every kind.
 public protocol TableSource: Sendable {
     /// Follows the input until cancelled, calling `changed` whenever the
     /// tables or the node's labels may have changed.
@@ -36,8 +60,9 @@ public protocol TableSource: Sendable {
     func snapshot(reread: Bool) throws -> SourceSnapshot
 }
 
-/// RouteTables from `*.yaml`, `*.yml` and `*.json` files of a directory,
-/// polled for changes (names, sizes, mtimes).
+/// RouteTables, GatewayRoutes, Services and EndpointSlices from `*.yaml`,
+/// `*.yml` and `*.json` files of a directory, polled for changes (names,
+/// sizes, mtimes).
 public final class ManifestTableSource: TableSource {
     public let directory: String
     public let pollInterval: Duration
@@ -68,6 +93,6 @@ public final class ManifestTableSource: TableSource {
             store.withLock { $0 = current }
         }
         // A directory is read whole, so the first read is a full sync.
-        return SourceSnapshot(tables: current.tables, synced: true, problems: current.errors.map(\.description))
+        return SourceSnapshot(objects: current.objects, synced: true, problems: current.errors.map(\.description))
     }
 }

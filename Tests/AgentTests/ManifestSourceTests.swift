@@ -53,7 +53,7 @@ func routeTableYAML(_ name: String, routes: String = "- {destination: 10.0.0.0/8
         try dir.write("broken.yaml", "apiVersion: [unclosed\n")
         let scan = try ManifestDirectory.scan(dir.path)
         #expect(scan.tables.isEmpty)
-        #expect(scan.invalidObjects == ["bad"])
+        #expect(scan.invalidObjects == [ObjectID(kind: "RouteTable", namespace: "", name: "bad")])
         #expect(scan.unreadableFiles == ["broken.yaml"])
         let messages = scan.errors.map(\.description)
         #expect(messages.contains(#"bad.yaml:8 (RouteTable bad): spec.routes[0].destination: "10.0.0.1/8" has host bits set; did you mean "10.0.0.0/8"?"#), "\(messages)")
