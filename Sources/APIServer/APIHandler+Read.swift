@@ -4,13 +4,15 @@ import JSONValue
 import RouteletAPI
 
 extension APIHandler {
-    /// Which objects a list or watch wants: label and field selectors.
+    /// Which objects a list or watch wants: label and field selectors (the
+    /// fields the resource supports, see ``ResourceType/selectableFields``).
     struct Filter: Sendable {
         var labels: LabelSelector?
-        var fieldName: String?
-        var fieldNamespace: String?
+        var fields = FieldSelector()
+        let resource: ResourceType
 
-        init(_ request: APIRequest) throws {
+        init(_ request: APIRequest, _ resource: ResourceType) throws {
+            self.resource = resource
             if let text = request.query["labelSelector"], !text.isEmpty {
                 do {
                     labels = try LabelSelector.parse(text)
@@ -18,23 +20,24 @@ extension APIHandler {
                     throw StatusError.badRequest("unable to parse requirement: \(error)")
                 }
             }
-            for clause in (request.query["fieldSelector"] ?? "").split(separator: ",") {
-                let parts = clause.split(separator: "=", maxSplits: 1).map { String($0).trimmingCharacters(in: CharacterSet(charactersIn: "= ")) }
-                guard parts.count == 2 else { throw StatusError.badRequest("invalid field selector \"\(clause)\"") }
-                switch parts[0] {
-                case "metadata.name": fieldName = parts[1]
-                case "metadata.namespace": fieldNamespace = parts[1]
-                default: throw StatusError.badRequest("field label not supported: \(parts[0])")
+            if let text = request.query["fieldSelector"], !text.isEmpty {
+                do throws(FieldSelector.ParseError) {
+                    fields = try FieldSelector.parse(text)
+                } catch {
+                    throw StatusError.badRequest(error.message)
+                }
+                let supported = resource.selectableFields
+                if let unsupported = fields.requirements.first(where: { !supported.contains($0.field) }) {
+                    throw StatusError.badRequest("field label not supported: \(unsupported.field)")
                 }
             }
         }
 
         /// Whether anything is filtered out at all.
-        var isSelective: Bool { labels != nil || fieldName != nil || fieldNamespace != nil }
+        var isSelective: Bool { labels != nil || !fields.isEmpty }
 
         func matches(_ object: JSONValue) -> Bool {
-            if let fieldName, object.metadata("name") != fieldName { return false }
-            if let fieldNamespace, (object.metadata("namespace") ?? "") != fieldNamespace { return false }
+            if !fields.matches({ resource.fieldValue($0, of: object) }) { return false }
             if let labels, !labels.matches(object.labels) { return false }
             return true
         }
@@ -43,7 +46,7 @@ extension APIHandler {
     // MARK: List
 
     func list(_ request: APIRequest, _ target: Target) throws -> APIResponse {
-        let filter = try Filter(request)
+        let filter = try Filter(request, target.resource)
         let limit = request.query["limit"].flatMap { Int($0) }.map { max(1, $0) }
         let token = request.query["continue"].flatMap { $0.isEmpty ? nil : $0 }
         let namespace = target.resource.namespaced && !target.namespace.isEmpty ? target.namespace : nil
@@ -142,7 +145,7 @@ extension APIHandler {
     /// for, ending after timeoutSeconds. A version older than the history
     /// gets a single ERROR event with a 410 Expired Status, as Kubernetes does.
     func watch(_ request: APIRequest, _ target: Target) throws -> APIResponse {
-        let filter = try Filter(request)
+        let filter = try Filter(request, target.resource)
         let resource = target.resource
         let namespace = resource.namespaced && !target.namespace.isEmpty ? target.namespace : nil
         let requested = request.query["resourceVersion"].flatMap { Int64($0) } ?? 0

@@ -71,6 +71,28 @@ extension ResourceType {
         return table.validate().map { .init(reason: "FieldValueInvalid", message: "Invalid value: \($0.message)", field: $0.path) }
     }
 
+    /// routelet's checks for a GatewayRoute: the same rules the agent
+    /// applies, reported per field (`spec.rules[0].matches[1].path.value`).
+    static let gatewayRouteCheck: @Sendable (JSONValue) -> [StatusError.Cause] = { object in
+        let route: GatewayRoute
+        do throws(ResourceDecodingError) {
+            route = try GatewayRoute.decode(from: object)
+        } catch {
+            return [.init(reason: "FieldValueTypeInvalid", message: "Invalid value: \(error.message)", field: error.path)]
+        }
+        return route.validate().map { .init(reason: "FieldValueInvalid", message: "Invalid value: \($0.message)", field: $0.path) }
+    }
+
+    /// routelet's semantic check for a kind served from a CRD, if it has one.
+    static func semanticCheck(forKind kind: String) -> (@Sendable (JSONValue) -> [StatusError.Cause])? {
+        switch kind {
+        case RouteTable.kind: routeTableCheck
+        case GatewayRoute.kind: gatewayRouteCheck
+        case RouteletNode.kind: routeletNodeCheck
+        default: nil
+        }
+    }
+
     /// A RouteletNode must decode as one.
     static let routeletNodeCheck: @Sendable (JSONValue) -> [StatusError.Cause] = { object in
         do throws(ResourceDecodingError) {

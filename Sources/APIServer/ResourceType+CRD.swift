@@ -23,6 +23,6 @@ extension ResourceType {
                   shortNames: strings(names["shortNames"]), categories: strings(names["categories"]),
                   namespaced: spec["scope"] == "Namespaced", hasStatus: version["subresources"]?["status"] != nil,
                   schema: schema, schemaJSON: version["schema"]?["openAPIV3Schema"], printerColumns: columns,
-                  semanticCheck: kind == "RouteTable" ? Self.routeTableCheck : kind == "RouteletNode" ? Self.routeletNodeCheck : nil)
+                  semanticCheck: Self.semanticCheck(forKind: kind))
     }
 }
