@@ -130,10 +130,22 @@ public final class Watcher: AsyncSequence, Sendable {
     /// transaction that also checks none of them has been compacted. The
     /// retained events form one contiguous range of versions, so the check is
     /// that the oldest retained is at most `after + 1`.
+    ///
+    /// A synchronous read, like every other read of the store: GRDB's async
+    /// read keeps its reader while the task waits for a thread to resume on,
+    /// and with synchronous reads blocking the (two-thread) cooperative pool
+    /// meanwhile, a few watches starting at once used up the readers and
+    /// deadlocked the server. A synchronous read holds a reader only while
+    /// its thread runs the query.
     func readPage(after: Int64, through: Int64) async throws -> ReplayPage {
+        try readPageBlocking(after: after, through: through)
+    }
+
+    /// Not async, so that `pool.read` is GRDB's synchronous read.
+    private func readPageBlocking(after: Int64, through: Int64) throws -> ReplayPage {
         let filter = self.filter
         let limit = Self.replayPageSize
-        return try await pool.read { db in
+        return try pool.read { db in
             let current = try ObjectStore.currentVersion(db)
             let oldest = try ObjectStore.oldestRetainedVersion(db, current: current)
             if oldest > after + 1 {
