@@ -7,10 +7,10 @@ import RouteletAPI
 import ServiceLifecycle
 import Synchronization
 
-/// Writes every RouteTable's aggregate status (api.md, Aggregation) while
-/// this agent holds the `routelet-aggregator` Lease: it watches RouteTables,
-/// Nodes and RouteletNodes, and writes a table's status only when the
-/// aggregate differs from what the object holds. Agents that do not hold
+/// Writes every RouteTable's and GatewayRoute's aggregate status (api.md,
+/// Aggregation) while this agent holds the `routelet-aggregator` Lease: it
+/// watches RouteTables, GatewayRoutes, Nodes and RouteletNodes, and writes
+/// an object's status only when the aggregate differs from what it holds. Agents that do not hold
 /// the lease only renew their candidacy; they watch nothing.
 public struct AggregatorService: Service {
     let client: KubeClient
@@ -74,12 +74,26 @@ final class Aggregator: Sendable {
         }
     }
 
+    /// A GatewayRoute as watched, decoded once.
+    struct Route {
+        var object: JSONValue
+        var route: GatewayRoute
+
+        init?(_ object: JSONValue) {
+            guard let route = try? GatewayRoute.decode(from: object) else { return nil }
+            self.object = object
+            self.route = route
+        }
+    }
+
     struct State {
         var tables: [String: Table] = [:]
+        /// By "namespace/name".
+        var routes: [String: Route] = [:]
         var nodes: [String: [String: String]] = [:]
         var reports: [String: RouteletNodeStatus] = [:]
         var synced: Set<String> = []
-        var isSynced: Bool { synced.count == 3 }
+        var isSynced: Bool { synced.count == 4 }
     }
 
     func run() async throws {
@@ -88,6 +102,14 @@ final class Aggregator: Sendable {
             group.addTask { [self] in
                 for try await change in client.changes(of: .routeTables) {
                     state.withLock { $0.apply(change, kind: "tables") { $0.tables[$1] = $2.flatMap(Table.init) } }
+                    mark.yield()
+                }
+            }
+            group.addTask { [self] in
+                for try await change in client.changes(of: .gatewayRoutes) {
+                    state.withLock { $0.apply(change, kind: "routes", key: { "\($0.metadata("namespace") ?? "")/\($0.metadata("name") ?? "")" }) {
+                        $0.routes[$1] = $2.flatMap(Route.init)
+                    } }
                     mark.yield()
                 }
             }
@@ -128,10 +150,32 @@ final class Aggregator: Sendable {
         }
     }
 
-    /// Writes each table whose aggregate changed; returns how many writes failed.
+    /// Writes each table and route whose aggregate changed; returns how many writes failed.
     func writeChanged(_ snapshot: State) async -> Int {
         let nodes = snapshot.nodes.map { Aggregation.Node(name: $0.key, labels: $0.value) }
         var failures = 0
+        for (key, watched) in snapshot.routes.sorted(by: { $0.key < $1.key }) {
+            let route = watched.route
+            let status = Aggregation.status(of: route, nodes: nodes, reports: snapshot.reports, previous: route.status,
+                                            now: Date().ISO8601Format())
+            guard status != route.status else { continue }
+            var updated = watched.object
+            do {
+                updated["status"] = try JSONValue(encoding: status)
+                let written = try await client.replace(.gatewayRoutes, updated, namespace: route.metadata.namespace, subresource: "status")
+                state.withLock { $0.routes[key] = Route(written) }
+                AgentMetrics.statusWrite("gatewayroute")
+                logger.info("GatewayRoute status written", metadata: [
+                    "route": "\(key)", "nodes": "\(status.nodesReady)", "backends": "\(status.backendsReady)",
+                    "programmed": "\(status.condition("Programmed")?.status.rawValue ?? "")",
+                ])
+            } catch let error as KubeError where error.isConflict || error.isNotFound {
+                // Changed or deleted meanwhile: the watch delivers the news.
+            } catch {
+                failures += 1
+                logger.warning("cannot write GatewayRoute status", metadata: ["route": "\(key)", "error": "\(error)"])
+            }
+        }
         for (name, watched) in snapshot.tables.sorted(by: { $0.key < $1.key }) {
             let table = watched.table
             let status = Aggregation.status(of: table, nodes: nodes, reports: snapshot.reports, previous: table.status,
@@ -161,13 +205,15 @@ final class Aggregator: Sendable {
 }
 
 extension Aggregator.State {
-    /// Applies a change to one of the caches; `set` stores (or with nil removes) an object by name.
-    mutating func apply(_ change: ResourceChange, kind: String, set: (inout Self, String, JSONValue?) -> Void) {
+    /// Applies a change to one of the caches; `set` stores (or with nil
+    /// removes) an object by its key (default: its name).
+    mutating func apply(_ change: ResourceChange, kind: String, key: (JSONValue) -> String? = { $0.metadata("name") },
+                        set: (inout Self, String, JSONValue?) -> Void) {
         switch change {
         case .added(let object), .modified(let object):
-            if let name = object.metadata("name") { set(&self, name, object) }
+            if let name = key(object) { set(&self, name, object) }
         case .deleted(let object):
-            if let name = object.metadata("name") { set(&self, name, nil) }
+            if let name = key(object) { set(&self, name, nil) }
         case .synced:
             synced.insert(kind)
         }

@@ -8,7 +8,9 @@ import Synchronization
 /// Where the loop hands each changed node status. `publish` must not block
 /// the loop: writing happens in `run`, which the agent runs beside it.
 public protocol NodeStatusPublisher: Sendable {
-    func publish(_ status: RouteletNodeStatus)
+    /// `uids`: the uid of each object the status names (``EventBuilder/Object/key``),
+    /// so that Events name them the way `kubectl describe` looks them up.
+    func publish(_ status: RouteletNodeStatus, uids: [String: String])
     func run() async throws
 }
 
@@ -25,6 +27,7 @@ public final class RouteletNodeWriter: NodeStatusPublisher {
     let eventNamespace: String
     let logger: Logger
     private let latest = Mutex<RouteletNodeStatus?>(nil)
+    private let uids = Mutex<[String: String]>([:])
     private let signal: AsyncStream<Void>
     private let signalContinuation: AsyncStream<Void>.Continuation
 
@@ -36,7 +39,8 @@ public final class RouteletNodeWriter: NodeStatusPublisher {
         (signal, signalContinuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }
 
-    public func publish(_ status: RouteletNodeStatus) {
+    public func publish(_ status: RouteletNodeStatus, uids: [String: String]) {
+        self.uids.withLock { $0 = uids }
         latest.withLock { $0 = status }
         signalContinuation.yield()
     }
@@ -112,21 +116,36 @@ public final class RouteletNodeWriter: NodeStatusPublisher {
         }
     }
 
-    /// One Event per table whose Programmed condition changed status.
+    /// One Event per table or gateway route whose Programmed condition
+    /// changed status: about the object, in its namespace (cluster-scoped
+    /// RouteTables: `eventNamespace`).
     private func postEvents(from previous: RouteletNodeStatus?, to status: RouteletNodeStatus) {
-        for table in status.tables {
-            guard let now = table.conditions.first(where: { $0.type == "Programmed" }) else { continue }
-            let before = previous?.tables.first { $0.name == table.name }?.conditions.first { $0.type == "Programmed" }
+        typealias Subject = (object: EventBuilder.Object, now: [Condition], before: [Condition]?)
+        let tables: [Subject] = status.tables.map { table in
+            (EventBuilder.Object(apiVersion: RouteTable.apiVersion, kind: RouteTable.kind, namespace: nil, name: table.name),
+             table.conditions, previous?.tables.first { $0.name == table.name }?.conditions)
+        }
+        let routes: [Subject] = status.gatewayRoutes.map { route in
+            (EventBuilder.Object(apiVersion: GatewayRoute.apiVersion, kind: GatewayRoute.kind, namespace: route.namespace, name: route.name),
+             route.conditions,
+             previous?.gatewayRoutes.first { $0.namespace == route.namespace && $0.name == route.name }?.conditions)
+        }
+        for subject in tables + routes {
+            guard let now = subject.now.first(where: { $0.type == "Programmed" }) else { continue }
+            let before = subject.before?.first { $0.type == "Programmed" }
             guard before?.status != now.status else { continue }
-            // A table programmed on first sight is not news; a failure is.
+            // Programmed on first sight is not news; a failure is.
             if before == nil && now.status == .true { continue }
+            let namespace = subject.object.namespace ?? eventNamespace
+            var object = subject.object
+            object.uid = uids.withLock { $0[object.key] }
             let event = EventBuilder.event(
-                about: (RouteTable.apiVersion, RouteTable.kind, table.name), namespace: eventNamespace,
+                about: object, namespace: namespace,
                 type: now.status == .true ? "Normal" : "Warning", reason: now.reason ?? "Programmed",
                 message: "node \(nodeName): \(now.message ?? "")", node: nodeName)
-            Task { [client, logger, eventNamespace] in
+            Task { [client, logger] in
                 do {
-                    _ = try await client.create(.events, event, namespace: eventNamespace)
+                    _ = try await client.create(.events, event, namespace: namespace)
                 } catch {
                     logger.debug("cannot post an event", metadata: ["error": "\(error)"])
                 }
@@ -137,14 +156,34 @@ public final class RouteletNodeWriter: NodeStatusPublisher {
 
 /// core/v1 Events, as `kubectl describe` shows them.
 enum EventBuilder {
-    static func event(about object: (apiVersion: String, kind: String, name: String), namespace: String,
+    /// What an Event is about (`involvedObject`); namespace nil: cluster-scoped.
+    struct Object {
+        var apiVersion: String
+        var kind: String
+        var namespace: String?
+        var name: String
+        /// kubectl describe finds Events by uid too: without it they stay unseen.
+        var uid: String?
+
+        /// "RouteTable/edge", "GatewayRoute/shop/users".
+        var key: String { Self.key(kind: kind, namespace: namespace, name: name) }
+
+        static func key(kind: String, namespace: String?, name: String) -> String {
+            [kind, namespace, name].compactMap { $0 }.joined(separator: "/")
+        }
+    }
+
+    static func event(about object: Object, namespace: String,
                       type: String, reason: String, message: String, node: String) -> JSONValue {
         let now = Date().ISO8601Format()
         let suffix = String(UInt64.random(in: 0...UInt64.max), radix: 16)
+        var involved: JSONValue = ["apiVersion": .string(object.apiVersion), "kind": .string(object.kind), "name": .string(object.name)]
+        if let objectNamespace = object.namespace { involved["namespace"] = .string(objectNamespace) }
+        if let uid = object.uid { involved["uid"] = .string(uid) }
         return [
             "apiVersion": "v1", "kind": "Event",
             "metadata": ["name": .string("\(object.name).\(suffix)"), "namespace": .string(namespace)],
-            "involvedObject": ["apiVersion": .string(object.apiVersion), "kind": .string(object.kind), "name": .string(object.name)],
+            "involvedObject": involved,
             "type": .string(type), "reason": .string(reason), "message": .string(NodeStatusBuilder.truncated(message)),
             "source": ["component": "routelet-agent", "host": .string(node)],
             "reportingComponent": "routelet-agent", "reportingInstance": .string(node),

@@ -106,6 +106,8 @@ public struct ReconcileService: Service {
         var lastProblems: [String] = []
         var lastSynced = false
         var lastNodeStatus: RouteletNodeStatus?
+        /// The uid of each table and route, for the Events about them.
+        var uids: [String: String] = [:]
         var tableNames: [UInt32: String] = [:]
 
         init(configuration: AgentConfiguration, source: any TableSource, facts: any NodeFactsProvider,
@@ -191,6 +193,13 @@ public struct ReconcileService: Service {
             health?.passed(synced: snapshot.synced, tableNames: tableNames)
             // Before the first full read, the verdicts describe a partial view: not worth a write.
             guard snapshot.synced else { return }
+            uids = Dictionary(
+                snapshot.tables.compactMap { table in table.metadata.uid.map { (EventBuilder.Object.key(kind: RouteTable.kind, namespace: nil, name: table.metadata.name ?? ""), $0) } }
+                    + snapshot.gatewayRoutes.compactMap { route in
+                        route.metadata.uid.map { (EventBuilder.Object.key(kind: GatewayRoute.kind, namespace: route.metadata.namespace ?? "default",
+                                                                          name: route.metadata.name ?? ""), $0) }
+                    },
+                uniquingKeysWith: { first, _ in first })
             publish(NodeStatusBuilder.status(verdicts: compilation.verdicts, gatewayVerdicts: gateway.verdicts,
                                              agentVersion: configuration.agentVersion, restoredAt: restoredAt, failure: nil))
         }
@@ -206,7 +215,7 @@ public struct ReconcileService: Service {
         private mutating func publish(_ status: RouteletNodeStatus) {
             guard let publisher, status != lastNodeStatus else { return }
             lastNodeStatus = status
-            publisher.publish(status)
+            publisher.publish(status, uids: uids)
         }
 
         /// One line per table that changed: routes added, changed, removed.

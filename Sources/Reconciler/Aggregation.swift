@@ -27,6 +27,8 @@ public enum Aggregation {
         public static let noNodesSelected = "NoNodesSelected"
         public static let nodeErrors = "NodeErrors"
         public static let nodesPending = "NodesPending"
+        public static let resolvedRefs = "ResolvedRefs"
+        public static let backendNotFound = "BackendNotFound"
     }
 
     /// The most UTF-8 bytes a message carries; the rest is summed up as "and N more".
@@ -41,22 +43,74 @@ public enum Aggregation {
         of table: RouteTable, nodes: [Node], reports: [String: RouteletNodeStatus],
         previous: RouteTableStatus?, now: String
     ) -> RouteTableStatus {
-        let generation = table.metadata.generation
         let tableName = table.metadata.name ?? ""
-        // Every problem, so that "and N more" counts them all; the message is capped below.
-        let problems = table.validate(maxErrors: .max)
+        let core = aggregate(
+            generation: table.metadata.generation, problems: table.validate(maxErrors: .max).map(\.description),
+            hasSelector: table.spec.nodeSelector != nil, nodes: nodes, selects: table.spec.selects(nodeLabels:),
+            entry: { reports[$0]?.tables.first { $0.name == tableName }.map { ($0.observedGeneration, $0.conditions) } },
+            previous: previous?.conditions ?? [], now: now)
+        return RouteTableStatus(
+            observedGeneration: table.metadata.generation, routes: table.spec.routes.count, nodes: core.counts,
+            conditions: core.conditions, failingNodes: core.failing)
+    }
 
+    /// The same for a GatewayRoute, with `ResolvedRefs` (every backend found,
+    /// as the nodes report it) and the backends' endpoints (as the first
+    /// node at this generation counted them: every node resolves the same
+    /// EndpointSlices).
+    public static func status(
+        of route: GatewayRoute, nodes: [Node], reports: [String: RouteletNodeStatus],
+        previous: GatewayRouteStatus?, now: String
+    ) -> GatewayRouteStatus {
+        let namespace = route.metadata.namespace ?? "default", name = route.metadata.name ?? ""
+        let generation = route.metadata.generation
+        func entry(_ node: String) -> RouteletNodeStatus.GatewayRoute? {
+            reports[node]?.gatewayRoutes.first { $0.namespace == namespace && $0.name == name }
+        }
+        var core = aggregate(
+            generation: generation, problems: route.validate(maxErrors: .max).map(\.description),
+            hasSelector: route.spec.nodeSelector != nil, nodes: nodes, selects: route.spec.selects(nodeLabels:),
+            entry: { entry($0).map { ($0.observedGeneration, $0.conditions) } },
+            previous: previous?.conditions ?? [], now: now)
+        let current = core.selected.compactMap(entry).filter { $0.observedGeneration == generation }
+        let unresolved = current.compactMap { $0.conditions.first { $0.type == Vocabulary.programmed } }
+            .first { $0.reason == Vocabulary.backendNotFound }
+        var resolved = unresolved.map {
+            Condition(type: Vocabulary.resolvedRefs, status: .false, reason: Vocabulary.backendNotFound, message: $0.message ?? "")
+        } ?? Condition(type: Vocabulary.resolvedRefs, status: .true, reason: Vocabulary.resolvedRefs, message: "every backend was found")
+        resolved.observedGeneration = generation
+        resolved.lastTransitionTime = transitionTime(of: resolved, previous: previous?.conditions ?? [], now: now)
+        core.conditions.insert(resolved, at: 1)
+        return GatewayRouteStatus(
+            observedGeneration: generation, listener: route.spec.listener.displayText, rules: route.spec.rules.count,
+            backends: current.first?.backends ?? BackendCounts(), nodes: core.counts, conditions: core.conditions,
+            failingNodes: core.failing)
+    }
+
+    /// What RouteTables and GatewayRoutes aggregate alike: which nodes are
+    /// selected, how each stands with the current generation, `Accepted`
+    /// and `Programmed`.
+    struct Core {
+        var selected: [String]
+        var counts: NodeCounts
+        var conditions: [Condition]
+        var failing: [FailingNode]
+    }
+
+    static func aggregate(
+        generation: Int64?, problems: [String], hasSelector: Bool, nodes: [Node], selects: ([String: String]) -> Bool,
+        entry: (String) -> (observedGeneration: Int64?, conditions: [Condition])?, previous: [Condition], now: String
+    ) -> Core {
         var seen = Set<String>()
         let selected = nodes
-            .filter { seen.insert($0.name).inserted && table.spec.selects(nodeLabels: $0.labels) }
+            .filter { seen.insert($0.name).inserted && selects($0.labels) }
             .sorted { $0.name < $1.name }
 
         var programmed = 0
         var pending = 0
-        var failing: [RouteTableStatus.FailingNode] = []
+        var failing: [FailingNode] = []
         for node in selected {
-            let entry = reports[node.name]?.tables.first { $0.name == tableName }
-            switch outcome(of: entry, generation: generation) {
+            switch outcome(of: entry(node.name), generation: generation) {
             case .programmed: programmed += 1
             case .pending: pending += 1
             case .failing(let reason, let message):
@@ -72,7 +126,7 @@ public enum Aggregation {
         } else {
             accepted = Condition(
                 type: Vocabulary.accepted, status: .false, reason: Vocabulary.invalid,
-                message: joined(problems.map(\.description), bytes: maxMessageBytes))
+                message: joined(problems, bytes: maxMessageBytes))
         }
 
         if !problems.isEmpty {
@@ -80,7 +134,7 @@ public enum Aggregation {
                 type: Vocabulary.programmed, status: .false, reason: Vocabulary.invalid,
                 message: "the spec is invalid (see condition Accepted)")
         } else if selected.isEmpty {
-            let message = table.spec.nodeSelector == nil
+            let message = !hasSelector
                 ? "the cluster has no nodes"
                 : "no node matches spec.nodeSelector (\(counted(seen.count, "node")) in the cluster)"
             programmedCondition = Condition(
@@ -111,10 +165,8 @@ public enum Aggregation {
             condition.lastTransitionTime = transitionTime(of: condition, previous: previous, now: now)
             return condition
         }
-        let counts = RouteTableStatus.NodeCounts(selected: selected.count, programmed: programmed)
-        return RouteTableStatus(
-            observedGeneration: generation, routes: table.spec.routes.count, nodes: counts, conditions: conditions,
-            failingNodes: Array(failing.prefix(RouteTableStatus.maxFailingNodes)))
+        return Core(selected: selected.map(\.name), counts: NodeCounts(selected: selected.count, programmed: programmed),
+                    conditions: conditions, failing: Array(failing.prefix(FailingNode.maxListed)))
     }
 
     /// Where one selected node stands with the table's current generation.
@@ -125,7 +177,7 @@ public enum Aggregation {
         case pending
     }
 
-    static func outcome(of entry: RouteletNodeStatus.Table?, generation: Int64?) -> Outcome {
+    static func outcome(of entry: (observedGeneration: Int64?, conditions: [Condition])?, generation: Int64?) -> Outcome {
         guard let entry, entry.observedGeneration == generation,
               let condition = entry.conditions.first(where: { $0.type == Vocabulary.programmed })
         else { return .pending }
@@ -138,8 +190,8 @@ public enum Aggregation {
 
     /// The previous transition time while the condition keeps its status, so
     /// that a new message alone does not look like a change of state.
-    static func transitionTime(of condition: Condition, previous: RouteTableStatus?, now: String) -> String {
-        guard let old = previous?.condition(condition.type), old.status == condition.status,
+    static func transitionTime(of condition: Condition, previous: [Condition], now: String) -> String {
+        guard let old = previous.first(where: { $0.type == condition.type }), old.status == condition.status,
               let time = old.lastTransitionTime
         else { return now }
         return time

@@ -102,28 +102,6 @@ public enum GatewayCompiler {
                 continue
             }
 
-            // Interfaces: the patterns, or every link but loopback.
-            let patterns = route.spec.interfacePatterns
-            let matched = route.spec.bindsEveryInterface ? links : links.filter { link in patterns.contains { $0.matches(link.name) } }
-            for pattern in patterns where !pattern.isGlob && node.links[pattern.description] == nil {
-                verdict.problems.append(Problem(.interfaceNotFound, "interface \(pattern) not found"))
-            }
-            guard !matched.isEmpty else {
-                if verdict.problems.isEmpty {
-                    verdict.problems.append(Problem(.noInterfaces, "no interface on this node matches \(route.spec.interfaces ?? [])"))
-                }
-                continue
-            }
-            guard owners.count < maxListeners else {
-                verdict.problems.append(Problem(.tooManyListeners, "this node already serves \(maxListeners) listeners"))
-                continue
-            }
-            let tableSize = listener.effectiveMaglevTableSize
-            guard tableSize <= maxTableSize, Maglev.isPrime(tableSize) else {
-                verdict.problems.append(Problem(.invalid, "maglevTableSize \(tableSize) is not a prime up to \(maxTableSize)"))
-                continue
-            }
-
             var backends: [BackendEntry: UInt64] = [:]
             var order: [BackendEntry] = []
             var total = 0, ready = 0
@@ -147,6 +125,30 @@ public enum GatewayCompiler {
             }
             verdict.totalEndpoints = total
             verdict.readyEndpoints = ready
+            // Interfaces: the patterns, or every link but loopback.
+            let patterns = route.spec.interfacePatterns
+            let matched = route.spec.bindsEveryInterface ? links : links.filter { link in patterns.contains { $0.matches(link.name) } }
+            for pattern in patterns where !pattern.isGlob && node.links[pattern.description] == nil {
+                verdict.problems.append(Problem(.interfaceNotFound, "interface \(pattern) not found"))
+            }
+            guard !matched.isEmpty else {
+                if !verdict.problems.contains(where: { $0.reason == .interfaceNotFound }) {
+                    let message = route.spec.bindsEveryInterface ? "this node has no interface but loopback"
+                        : "no interface on this node matches \(route.spec.interfaces ?? [])"
+                    verdict.problems.append(Problem(.noInterfaces, message))
+                }
+                continue
+            }
+            guard owners.count < maxListeners else {
+                verdict.problems.append(Problem(.tooManyListeners, "this node already serves \(maxListeners) listeners"))
+                continue
+            }
+            let tableSize = listener.effectiveMaglevTableSize
+            guard tableSize <= maxTableSize, Maglev.isPrime(tableSize) else {
+                verdict.problems.append(Problem(.invalid, "maglevTableSize \(tableSize) is not a prime up to \(maxTableSize)"))
+                continue
+            }
+
             let snat = !listener.effectivePreserveClientIP
             if snat, order.contains(where: { $0.snatAddress == nil }) {
                 verdict.problems.append(Problem(.noSNATAddress, "this node has no \(address.family == .v4 ? "IPv4" : "IPv6") address to SNAT from"))

@@ -36,6 +36,9 @@ import YAML
         #expect(try env.kubectl(["apply", "-f", "-"], input: ghost).status == 0)
         #expect(try waitUntil { try env.jsonpath("rt/lab", ".status.nodesReady") == "1/1" } != nil, "\(standalone.rawLog)")
         #expect(try waitUntil { try env.kubectl(["get", "events", "-n", "default"]).stdout.contains("InterfaceNotFound") } != nil)
+        // A GatewayRoute: the aggregator writes its status too.
+        #expect(try env.kubectl(["apply", "-f", "-"], input: gatewayRoute(backends: [(0, 1)])).status == 0)
+        #expect(try waitUntil { try env.jsonpath("gwr/shop", ".status.nodesReady") == "1/1" } != nil, "\(standalone.rawLog)")
         // At least one lease renewal (a third of the lease duration).
         Thread.sleep(forTimeInterval: 1.5)
 
