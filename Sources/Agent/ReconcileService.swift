@@ -146,9 +146,13 @@ public struct ReconcileService: Service {
             desired.listeners = gateway.listeners
             desired.gatewayInterfaces = gateway.interfaces
 
-            let actual = try DataplaneState.read(maps: dataplane.maps, gateway: dataplane.gateway)
-            let plan = Planner.plan(desired: desired, actual: actual, isCurrent: dataplane.isCurrent,
-                                    prune: snapshot.synced)
+            var actual = try DataplaneState.read(maps: dataplane.maps, gateway: dataplane.gateway)
+            var plan = Planner.plan(desired: desired, actual: actual, isCurrent: dataplane.isCurrent, prune: snapshot.synced)
+            if plan.operations.contains(where: \.removesBackend) {
+                // Conntrack is walked only now: backends live flows use stay, draining.
+                actual.gateway.activeBackendIDs = try dataplane.gateway.activeBackendIDs()
+                plan = Planner.plan(desired: desired, actual: actual, isCurrent: dataplane.isCurrent, prune: snapshot.synced)
+            }
             let tally: [String: Int]
             do {
                 tally = try Applier.apply(plan.operations, to: dataplane)

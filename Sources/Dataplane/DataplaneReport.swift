@@ -9,6 +9,8 @@ public struct DataplaneReport: Codable, Sendable, Equatable {
         public var name: String
         public var ifindex: UInt32
         public var table: UInt32?
+        /// The gateway stage runs there.
+        public var gateway: Bool
         /// routelet's filter on it: "rl_router id 42 tag 0123…", or nil.
         public var filter: String?
     }
@@ -30,18 +32,47 @@ public struct DataplaneReport: Codable, Sendable, Equatable {
         public var bytes: UInt64
     }
 
+    /// One L4 listener of the gateway stage, with its counters.
+    public struct Listener: Codable, Sendable, Equatable {
+        public var listener: String
+        public var id: UInt32
+        public var snat: Bool
+        public var maglevSize: UInt32
+        /// Slots of its Maglev table in the kernel (0: none, new flows are dropped).
+        public var tableSlots: Int
+        public var idleTimeoutSeconds: UInt32
+        public var counter: FlowCounter
+    }
+
+    /// One backend endpoint: its share of the Maglev tables, and the flows
+    /// conntrack still sends it (a backend out of every table is draining).
+    public struct Backend: Codable, Sendable, Equatable {
+        public var id: UInt32
+        public var endpoint: String
+        public var snatAddress: String?
+        public var slots: Int
+        public var activeFlows: Int
+        public var state: String
+        public var counter: FlowCounter
+    }
+
     public var abiVersion: UInt32
     public var interfaces: [Interface]
     public var routes: [Route]
     public var localAddresses: [String]
     public var reasons: [String: Counter]
+    public var listeners: [Listener] = []
+    public var backends: [Backend] = []
+    /// Entries in rl_conntrack (two per NATed flow).
+    public var conntrackEntries = 0
 
     public init(state: DataplaneState, abiVersion: UInt32, names: [UInt32: String]) {
         func name(_ ifindex: UInt32) -> String { names[ifindex] ?? "#\(ifindex)" }
         self.abiVersion = abiVersion
         let ifindexes = Set(state.bindings.keys).union(state.attachments.keys).sorted()
         interfaces = ifindexes.map { ifindex in
-            Interface(name: name(ifindex), ifindex: ifindex, table: state.bindings[ifindex],
+            Interface(name: name(ifindex), ifindex: ifindex, table: state.bindings[ifindex].flatMap { $0 == 0 ? nil : $0 },
+                      gateway: state.gatewayInterfaces.contains(ifindex),
                       filter: state.attachments[ifindex].map { attachment in
                           attachment.program.map { "\($0.name) id \(attachment.programID) tag \($0.tag)" } ?? "id \(attachment.programID)"
                       })
@@ -68,11 +99,33 @@ public struct DataplaneReport: Codable, Sendable, Equatable {
         reasons = Dictionary(uniqueKeysWithValues: state.reasonCounters.map { ($0.key.description, $0.value) })
     }
 
+    /// The report with the gateway stage's listeners, backends and the
+    /// flows that `conntrack` (every entry, as read) still names.
+    public func withGateway(_ gateway: GatewayState, conntrack: [ConntrackEntry]) -> DataplaneReport {
+        var report = self
+        report.listeners = gateway.listeners.sorted { $0.key < $1.key }.map { key, entry in
+            Listener(listener: key.description, id: entry.id, snat: entry.snat, maglevSize: entry.maglevSize,
+                     tableSlots: gateway.maglev[entry.id]?.slots?.count ?? 0, idleTimeoutSeconds: entry.idleTimeoutSeconds,
+                     counter: gateway.listenerCounters[entry.id] ?? .zero)
+        }
+        var slots: [UInt32: Int] = [:]
+        for table in gateway.maglev.values { for id in table.slots ?? [] { slots[id, default: 0] += 1 } }
+        var flows: [UInt32: Int] = [:]
+        for entry in conntrack where !entry.isReply && !entry.isClosing { flows[entry.backendID, default: 0] += 1 }
+        report.backends = gateway.backends.sorted { $0.key < $1.key }.map { id, entry in
+            Backend(id: id, endpoint: entry.description, snatAddress: entry.snatAddress?.description, slots: slots[id] ?? 0,
+                    activeFlows: flows[id] ?? 0, state: (slots[id] ?? 0) > 0 ? "serving" : "draining",
+                    counter: gateway.backendCounters[id] ?? .zero)
+        }
+        report.conntrackEntries = conntrack.count
+        return report
+    }
+
     /// Text tables for a terminal.
     public func rendered() -> String {
         var out = "routelet data plane (ABI \(abiVersion))\n\nINTERFACES\n"
-        out += Table(["NAME", "IFINDEX", "TABLE", "FILTER"], interfaces.map {
-            [$0.name, "\($0.ifindex)", $0.table.map { "\($0)" } ?? "-", $0.filter ?? "(not attached)"]
+        out += Table(["NAME", "IFINDEX", "TABLE", "GATEWAY", "FILTER"], interfaces.map {
+            [$0.name, "\($0.ifindex)", $0.table.map { "\($0)" } ?? "-", $0.gateway ? "yes" : "-", $0.filter ?? "(not attached)"]
         }).rendered()
         out += "\nROUTES\n"
         out += Table(["TABLE", "PREFIX", "TYPE", "NEXT HOPS", "ID", "PACKETS", "BYTES"], routes.map { route in
@@ -84,6 +137,18 @@ public struct DataplaneReport: Codable, Sendable, Equatable {
         }).rendered()
         out += "\nLOCAL ADDRESSES (always to the kernel)\n"
         out += localAddresses.isEmpty ? "(none)\n" : localAddresses.joined(separator: " ") + "\n"
+        if !listeners.isEmpty || !backends.isEmpty {
+            out += "\nGATEWAY LISTENERS\n"
+            out += Table(["LISTENER", "ID", "SNAT", "MAGLEV", "IDLE", "PACKETS", "BYTES", "FLOWS"], listeners.map {
+                [$0.listener, "\($0.id)", $0.snat ? "yes" : "no", $0.tableSlots == 0 ? "(none: drops new flows)" : "\($0.tableSlots) slots",
+                 "\($0.idleTimeoutSeconds)s", "\($0.counter.packets)", "\($0.counter.bytes)", "\($0.counter.flows)"]
+            }).rendered()
+            out += "\nGATEWAY BACKENDS (conntrack: \(conntrackEntries) entries)\n"
+            out += Table(["ID", "ENDPOINT", "SNAT FROM", "SLOTS", "STATE", "ACTIVE FLOWS", "PACKETS", "BYTES", "FLOWS"], backends.map {
+                ["\($0.id)", $0.endpoint, $0.snatAddress ?? "-", "\($0.slots)", $0.state, "\($0.activeFlows)",
+                 "\($0.counter.packets)", "\($0.counter.bytes)", "\($0.counter.flows)"]
+            }).rendered()
+        }
         out += "\nPACKETS BY REASON\n"
         out += Table(["REASON", "PACKETS", "BYTES"], Reason.allCases.compactMap { reason in
             guard let counter = reasons[reason.description], counter.packets > 0 else { return nil }

@@ -179,6 +179,14 @@ public struct GatewayMaps: Sendable {
         try conntrack.entries().compactMap { ConntrackEntry(key: $0.key, value: $0.value) }
     }
 
+    /// The backends that live client flows still name (one walk of conntrack).
+    public func activeBackendIDs() throws(BPFError) -> Set<UInt32> {
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &now)
+        let nanoseconds = UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec)
+        return Set(try conntrackEntries().filter { !$0.isReply && $0.isLive(now: nanoseconds) }.map(\.backendID))
+    }
+
     /// The number of conntrack entries (one walk of the keys).
     public func conntrackCount() throws(BPFError) -> Int {
         try conntrack.keys().count

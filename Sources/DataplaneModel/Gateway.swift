@@ -142,6 +142,12 @@ public struct ConntrackEntry: Hashable, Sendable {
     public var lastSeenNanoseconds: UInt64
     public var idleTimeoutSeconds: UInt32
 
+    /// Whether the flow still lives at `now` (CLOCK_MONOTONIC nanoseconds,
+    /// the program's clock): not closing and not idle past its timeout.
+    public func isLive(now: UInt64) -> Bool {
+        !isClosing && now &- lastSeenNanoseconds <= UInt64(idleTimeoutSeconds) * 1_000_000_000
+    }
+
     public init(proto: L4Protocol, arriving: Tuple, leaving: Tuple, listenerID: UInt32, backendID: UInt32, isReply: Bool,
                 isClosing: Bool, lastSeenNanoseconds: UInt64, idleTimeoutSeconds: UInt32) {
         self.proto = proto
@@ -167,6 +173,10 @@ public struct GatewayState: Sendable, Equatable {
     public var listenerCounters: [UInt32: FlowCounter] = [:]
     /// backend id -> counters (only backends that exist).
     public var backendCounters: [UInt32: FlowCounter] = [:]
+    /// Backends that live flows still use (from conntrack): kept in
+    /// `rl_backends` after they leave every table, so they drain. nil: not
+    /// read (conntrack is read only when a backend is about to be removed).
+    public var activeBackendIDs: Set<UInt32>?
 
     public init() {}
 }

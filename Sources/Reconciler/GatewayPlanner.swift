@@ -8,6 +8,8 @@ import NetAddress
 /// listener that uses it; removals in reverse (listener, table, backend).
 /// Ids are kept from the actual state for the same listener key or backend
 /// endpoint, so conntrack entries and counters keep meaning what they did.
+/// A backend that left every table stays while live flows use it
+/// (`activeBackendIDs`), so `routelet dump` shows it draining.
 enum GatewayPlanner {
     static let maxListeners = 1024
     static let maxBackendID: UInt32 = 65535
@@ -83,7 +85,9 @@ enum GatewayPlanner {
         plan.removals += actual.listeners.keys.sorted().filter { listenerIDs[$0] == nil }.map { .removeListener($0) }
         let kept = Set(listenerIDs.values)
         plan.removals += actual.maglev.keys.sorted().filter { !kept.contains($0) }.map { .removeMaglev(listenerID: $0) }
-        plan.removals += actual.backends.keys.sorted().filter { !referenced.contains($0) }.map { .removeBackend(id: $0) }
+        let draining = actual.activeBackendIDs ?? []
+        plan.removals += actual.backends.keys.sorted().filter { !referenced.contains($0) && !draining.contains($0) }
+            .map { .removeBackend(id: $0) }
         return plan
     }
 

@@ -44,6 +44,12 @@ public enum Operation: Hashable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// Whether it removes a gateway backend (the agent then reads conntrack
+    /// first, so that backends live flows use stay while they drain).
+    public var removesBackend: Bool {
+        if case .removeBackend = self { true } else { false }
+    }
+
     /// Whether it removes something (held back until every source synced).
     public var isRemoval: Bool {
         switch self {

@@ -5,7 +5,7 @@ import Foundation
 
 struct Dump: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Show the actual data plane: interfaces and their tables, routes, next hops, counters.",
+        abstract: "Show the actual data plane: interfaces and their tables, routes, next hops, gateway listeners and backends, counters.",
         discussion: "Reads the kernel (pinned maps, TC filters), not what an agent believes it wrote."
     )
 
@@ -24,8 +24,10 @@ struct Dump: ParsableCommand {
     func run() throws {
         try dataplane.enterNamespace()
         let maps = try RouterMaps.openPinned(directory: dataplane.bpffsDirectory)
-        let state = try DataplaneState.read(maps: maps)
+        let gateway = try GatewayMaps.openPinned(directory: dataplane.bpffsDirectory, router: maps)
+        let state = try DataplaneState.read(maps: maps, gateway: gateway)
         let report = DataplaneReport(state: state, abiVersion: try maps.abiVersion(), names: Interfaces.all())
+            .withGateway(state.gateway, conntrack: try gateway.conntrackEntries())
         let status = StatusReport.read(from: stateDir)
         switch output {
         case .table:

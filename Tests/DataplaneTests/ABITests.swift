@@ -6,7 +6,7 @@ import Testing
 /// compiled with; a change to the header without a change here fails.
 @Suite struct ABITests {
     @Test func mapKeyAndValueLayoutsMatchTheHeader() {
-        #expect(RL_ABI_VERSION == 1)
+        #expect(RL_ABI_VERSION == 2)
         #expect(MemoryLayout<rl_iface>.size == 8)
         #expect(MemoryLayout<rl_lpm_key_v4>.size == 12)
         #expect(MemoryLayout<rl_lpm_key_v4>.offset(of: \.table_id) == 4)
@@ -26,6 +26,22 @@ import Testing
         #expect(MemoryLayout<rl_addr_key>.offset(of: \.addr) == 4)
         #expect(MemoryLayout<rl_counter>.size == 16)
         #expect(MemoryLayout<rl_meta>.size == 8)
+        #expect(MemoryLayout<rl_listener_key>.size == 20)
+        #expect(MemoryLayout<rl_listener_key>.offset(of: \.port) == 2)
+        #expect(MemoryLayout<rl_listener_key>.offset(of: \.addr) == 4)
+        #expect(MemoryLayout<rl_listener>.size == 16)
+        #expect(MemoryLayout<rl_backend>.size == 36)
+        #expect(MemoryLayout<rl_backend>.offset(of: \.snat_addr) == 16)
+        #expect(MemoryLayout<rl_backend>.offset(of: \.port) == 32)
+        #expect(MemoryLayout<rl_ct_key>.size == 40)
+        #expect(MemoryLayout<rl_ct_key>.offset(of: \.sport) == 32)
+        #expect(MemoryLayout<rl_ct_key>.offset(of: \.proto) == 36)
+        #expect(MemoryLayout<rl_ct_entry>.size == 64)
+        #expect(MemoryLayout<rl_ct_entry>.offset(of: \.saddr) == 8)
+        #expect(MemoryLayout<rl_ct_entry>.offset(of: \.sport) == 40)
+        #expect(MemoryLayout<rl_ct_entry>.offset(of: \.listener_id) == 44)
+        #expect(MemoryLayout<rl_ct_entry>.offset(of: \.flags) == 56)
+        #expect(MemoryLayout<rl_gw_counter>.size == 24)
     }
 
     @Test func reasonEnumMatchesTheHeader() {
@@ -38,6 +54,11 @@ import Testing
         #expect(Reason.malformed.rawValue == RL_REASON_MALFORMED.rawValue)
         #expect(Reason.noTable.rawValue == RL_REASON_NO_TABLE.rawValue)
         #expect(Reason.noRoute.rawValue == RL_REASON_NO_ROUTE.rawValue)
+        #expect(Reason.gatewayForwarded.rawValue == RL_REASON_GW_FORWARDED.rawValue)
+        #expect(Reason.gatewayReply.rawValue == RL_REASON_GW_REPLY.rawValue)
+        #expect(Reason.gatewayNoBackend.rawValue == RL_REASON_GW_NO_BACKEND.rawValue)
+        #expect(Reason.gatewayNoPort.rawValue == RL_REASON_GW_NO_PORT.rawValue)
+        #expect(Reason.gatewayNoRoute.rawValue == RL_REASON_GW_NO_ROUTE.rawValue)
         #expect(Reason.localAddress.rawValue == RL_REASON_LOCAL_ADDR.rawValue)
         #expect(Reason.ttl.rawValue == RL_REASON_TTL.rawValue)
         #expect(Reason.mtu.rawValue == RL_REASON_MTU.rawValue)
