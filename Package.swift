@@ -150,7 +150,7 @@ let package = Package(
         .testTarget(name: "SchemaTests", dependencies: ["Schema", "RouteletAPI", "YAML", "JSONValue"]),
         .testTarget(name: "YAMLTests", dependencies: ["YAML", "JSONValue"]),
         .testTarget(name: "RouteletAPITests", dependencies: ["RouteletAPI", "YAML", "NetAddress", "JSONValue"]),
-        .testTarget(name: "ReconcilerTests", dependencies: ["Reconciler", "RouteletAPI", "DataplaneModel", "NetAddress", "YAML"]),
+        .testTarget(name: "ReconcilerTests", dependencies: ["Reconciler", "RouteletAPI", "DataplaneModel", "NetAddress", "YAML", "JSONValue"]),
         .testTarget(name: "AgentTests", dependencies: ["Agent", "Reconciler", "Dataplane", "NetLab", "KubeClient", "JSONValue", "RouteletAPI", "YAML", "routelet"]),
         .testTarget(name: "NetlinkTests", dependencies: ["Netlink", "NetAddress", "CRouteletSys"]),
         .testTarget(name: "KubeClientTests", dependencies: ["KubeClient", "JSONValue", "NetLab", "routelet"]),

@@ -1,0 +1,173 @@
+import DataplaneModel
+import Foundation
+import JSONValue
+import NetAddress
+import Reconciler
+import RouteletAPI
+import Testing
+import YAML
+
+/// A GatewayRoute from YAML text; fails the test on bad input.
+func gatewayRoute(_ yaml: String, created: String? = nil) throws -> GatewayRoute {
+    guard let document = try YAML.parseDocuments(yaml).first else { throw TestInputError("no YAML document") }
+    var route = try GatewayRoute.decode(from: document.value)
+    route.metadata.creationTimestamp = created
+    let errors = route.validate()
+    guard errors.isEmpty else { throw TestInputError("invalid test route: \(errors)") }
+    return route
+}
+
+/// A TCP route named `name` for 198.51.100.10:`port` with the given backend lines.
+func tcpRoute(_ name: String, port: Int = 80, proto: String = "TCP", extra: String = "", backends: String) -> String {
+    """
+    apiVersion: routelet.dev/v1alpha1
+    kind: GatewayRoute
+    metadata: {name: \(name), namespace: shop}
+    spec:
+      listener: {address: 198.51.100.10, port: \(port), protocol: \(proto)}
+    \(extra)
+      rules:
+      - backends:
+    \(backends)
+    """
+}
+
+private func service(_ name: String, port: Int = 80, portName: String = "http") throws -> KubernetesService {
+    try KubernetesService.decode(from: JSONValue(jsonData: Data("""
+        {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "\(name)", "namespace": "shop"},
+         "spec": {"ports": [{"name": "\(portName)", "port": \(port), "targetPort": 8080}]}}
+        """.utf8)))
+}
+
+private func slice(_ service: String, endpoints: [(String, Bool?, Bool?)], port: Int = 8080) throws -> EndpointSlice {
+    let items = endpoints.map { address, ready, terminating in
+        var conditions: [String] = []
+        if let ready { conditions.append("\"ready\": \(ready)") }
+        if let terminating { conditions.append("\"terminating\": \(terminating)") }
+        return "{\"addresses\": [\"\(address)\"], \"conditions\": {\(conditions.joined(separator: ", "))}}"
+    }
+    return try EndpointSlice.decode(from: JSONValue(jsonData: Data("""
+        {"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
+         "metadata": {"name": "\(service)-abc", "namespace": "shop", "labels": {"kubernetes.io/service-name": "\(service)"}},
+         "addressType": "IPv4", "endpoints": [\(items.joined(separator: ", "))],
+         "ports": [{"name": "http", "port": \(port), "protocol": "TCP"}]}
+        """.utf8)))
+}
+
+/// A node whose eth1 (ifindex 11) holds 192.0.2.10/24 and eth2 (12) 203.0.113.1/24.
+private func gatewayNode() -> NodeFacts {
+    var facts = node()
+    facts.interfaceAddresses = [
+        .init(ifindex: 11, address: address("192.0.2.10"), prefixLength: 24),
+        .init(ifindex: 12, address: address("203.0.113.1"), prefixLength: 24),
+    ]
+    return facts
+}
+
+private let listenerKey = ListenerKey(address: IPAddress("198.51.100.10")!, port: 80, proto: .tcp)
+
+@Suite struct GatewayCompilerTests {
+    @Test func staticBackendsShareTheirWeightAndSNATFromTheAddressTowardThem() throws {
+        let route = try gatewayRoute(tcpRoute("web", backends: """
+                - {addresses: [192.0.2.21, 192.0.2.22], port: 8080, weight: 2}
+                - {addresses: [203.0.113.30], port: 8080, weight: 1}
+            """))
+        let result = GatewayCompiler.compile(routes: [route], endpoints: EndpointIndex(), node: gatewayNode())
+        let listener = try #require(result.listeners[listenerKey])
+        let weights = Dictionary(uniqueKeysWithValues: listener.backends.map { ($0.endpoint.address.description, $0.weight) })
+        // Weight 2 shared by two endpoints, weight 1 by one: 1 : 1 : 1.
+        #expect(weights == ["192.0.2.21": 1000, "192.0.2.22": 1000, "203.0.113.30": 1000])
+        let snat = Dictionary(uniqueKeysWithValues: listener.backends.map { ($0.endpoint.address.description, $0.endpoint.snatAddress?.description) })
+        #expect(snat == ["192.0.2.21": "192.0.2.10", "192.0.2.22": "192.0.2.10", "203.0.113.30": "203.0.113.1"])
+        #expect(listener.snat && listener.maglevSize == 16381 && listener.idleTimeoutSeconds == 21600)
+        // Every interface but loopback runs the gateway stage (the default).
+        #expect(result.interfaces == [10, 11, 12, 13])
+        let verdict = try #require(result.verdicts.first)
+        #expect(verdict.isProgrammed && verdict.readyEndpoints == 3 && verdict.totalEndpoints == 3, "\(verdict.problems)")
+    }
+
+    @Test func serviceBackendsUseReadyEndpointsOnlyAndTheServicesTargetPort() throws {
+        let route = try gatewayRoute(tcpRoute("web", backends: "    - {service: {name: users, port: 80}}"))
+        let endpoints = EndpointIndex(services: [try service("users")], slices: [try slice("users", endpoints: [
+            ("192.0.2.31", true, nil), ("192.0.2.32", nil, nil), ("192.0.2.33", false, nil), ("192.0.2.34", true, true),
+        ])])
+        let result = GatewayCompiler.compile(routes: [route], endpoints: endpoints, node: gatewayNode())
+        let listener = try #require(result.listeners[listenerKey])
+        #expect(Set(listener.backends.map(\.endpoint.description)) == ["192.0.2.31:8080", "192.0.2.32:8080"],
+                "ready (or unset) and not terminating take new flows")
+        let verdict = try #require(result.verdicts.first)
+        #expect(verdict.readyEndpoints == 2 && verdict.totalEndpoints == 4 && verdict.isProgrammed)
+    }
+
+    @Test func aMissingServiceOrPortIsBackendNotFoundAndNoEndpointIsReported() throws {
+        let missing = try gatewayRoute(tcpRoute("a", backends: "    - {service: {name: ghost, port: 80}}"))
+        let wrongPort = try gatewayRoute(tcpRoute("b", port: 81, backends: "    - {service: {name: users, port: 9999}}"))
+        let noneReady = try gatewayRoute(tcpRoute("c", port: 82, backends: "    - {service: {name: users, port: 80}}"))
+        let endpoints = EndpointIndex(services: [try service("users")], slices: [try slice("users", endpoints: [("192.0.2.31", false, nil)])])
+        let result = GatewayCompiler.compile(routes: [missing, wrongPort, noneReady], endpoints: endpoints, node: gatewayNode())
+        let byName = Dictionary(uniqueKeysWithValues: result.verdicts.map { ($0.name, $0) })
+        #expect(byName["a"]?.problems.first?.reason == .backendNotFound && byName["a"]?.resolvedRefs == false)
+        #expect(byName["a"]?.problems.first?.message.contains("Service shop/ghost not found") == true, "\(byName["a"]!.problems)")
+        #expect(byName["b"]?.problems.first?.reason == .backendNotFound)
+        #expect(byName["c"]?.problems.map(\.reason) == [.noReadyEndpoints] && byName["c"]?.resolvedRefs == true)
+        // The listeners exist anyway: their new flows are dropped and counted, not sent to the kernel.
+        #expect(result.listeners.count == 3 && result.listeners.values.allSatisfy { $0.backends.isEmpty })
+    }
+
+    @Test func theOlderRouteKeepsAContestedListenerAndAProtocolClashIsAConflict() throws {
+        let backends = "    - {addresses: [192.0.2.21], port: 8080}"
+        let older = try gatewayRoute(tcpRoute("older", backends: backends), created: "2026-01-01T00:00:00Z")
+        let newer = try gatewayRoute(tcpRoute("newer", backends: backends), created: "2026-02-01T00:00:00Z")
+        let udp = try gatewayRoute(tcpRoute("dns", proto: "UDP", backends: backends), created: "2026-03-01T00:00:00Z")
+        let result = GatewayCompiler.compile(routes: [newer, udp, older], endpoints: EndpointIndex(), node: gatewayNode())
+        let byName = Dictionary(uniqueKeysWithValues: result.verdicts.map { ($0.name, $0) })
+        #expect(byName["older"]?.isProgrammed == true)
+        #expect(byName["newer"]?.problems.first?.reason == .listenerConflict)
+        #expect(byName["newer"]?.problems.first?.message.contains("shop/older") == true)
+        // One address and port carry one protocol (api.md): UDP there is a conflict too.
+        #expect(byName["dns"]?.problems.first?.reason == .listenerConflict && result.listeners.count == 1)
+    }
+
+    @Test func aListenerOnTheNodesOwnAddressOrAMissingInterfaceIsRefused() throws {
+        let own = try gatewayRoute(tcpRoute("own", backends: "    - {addresses: [192.0.2.21], port: 8080}")
+            .replacingOccurrences(of: "198.51.100.10", with: "192.0.2.10"))
+        let ghost = try gatewayRoute(tcpRoute("ghost", port: 81, extra: "  interfaces: [eth9]", backends: "    - {addresses: [192.0.2.21], port: 8080}"))
+        let http = try gatewayRoute(tcpRoute("web", port: 82, proto: "HTTP", backends: "    - {addresses: [192.0.2.21], port: 8080}"))
+        let result = GatewayCompiler.compile(routes: [own, ghost, http], endpoints: EndpointIndex(), node: gatewayNode())
+        let byName = Dictionary(uniqueKeysWithValues: result.verdicts.map { ($0.name, $0) })
+        #expect(byName["own"]?.problems.first?.reason == .listenerIsNodeAddress)
+        #expect(byName["ghost"]?.problems.first?.reason == .interfaceNotFound)
+        #expect(byName["web"]?.problems.first?.reason == .unsupportedProtocol)
+        #expect(result.listeners.isEmpty && result.interfaces.isEmpty)
+    }
+
+    @Test func theSameInputsGiveTheSamePlanAndAnIdleNodeWritesNothing() throws {
+        let route = try gatewayRoute(tcpRoute("web", backends: "    - {addresses: [192.0.2.21, 192.0.2.22, 192.0.2.23], port: 8080}"))
+        var desired = DesiredDataplane()
+        let compiled = GatewayCompiler.compile(routes: [route], endpoints: EndpointIndex(), node: gatewayNode())
+        desired.listeners = compiled.listeners
+        desired.gatewayInterfaces = compiled.interfaces
+        var model = Model()
+        for operation in Planner.plan(desired: desired, actual: model.state, isCurrent: { _ in true }).operations {
+            model.apply(operation)
+        }
+        #expect(model.state.gateway.listeners[listenerKey]?.id == 0)
+        #expect(Set(model.state.gateway.maglev[0]?.slots ?? []).count == 3, "the table names all three backends")
+        #expect(Planner.plan(desired: desired, actual: model.state, isCurrent: { _ in true }).operations.isEmpty,
+                "diff(state, state) is empty")
+
+        // One backend leaves: the others keep their ids, it is removed after
+        // the table no longer names it, unless live flows still use it.
+        let two = try gatewayRoute(tcpRoute("web", backends: "    - {addresses: [192.0.2.21, 192.0.2.22], port: 8080}"))
+        desired.listeners = GatewayCompiler.compile(routes: [two], endpoints: EndpointIndex(), node: gatewayNode()).listeners
+        let gone = try #require(model.state.gateway.backends.first { $0.value.address == address("192.0.2.23") }?.key)
+        let plan = Planner.plan(desired: desired, actual: model.state, isCurrent: { _ in true }).operations
+        let table = try #require(plan.firstIndex { if case .setMaglev = $0 { true } else { false } })
+        let removal = try #require(plan.firstIndex { $0 == .removeBackend(id: gone) })
+        #expect(table < removal, "the table stops naming the backend before the backend goes")
+        #expect(!plan.contains { if case .setBackend = $0 { true } else { false } }, "the others keep their ids: \(plan)")
+        var draining = model.state
+        draining.gateway.activeBackendIDs = [gone]
+        #expect(!Planner.plan(desired: desired, actual: draining, isCurrent: { _ in true }).operations.contains(.removeBackend(id: gone)))
+    }
+}
