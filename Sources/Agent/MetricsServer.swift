@@ -13,6 +13,7 @@ public final class AgentHealth: Sendable {
         var synced = false
         var lastPassOK = false
         var tableNames: [UInt32: String] = [:]
+        var listenerOwners: [ListenerKey: String] = [:]
     }
 
     private let state = Mutex(State())
@@ -20,11 +21,12 @@ public final class AgentHealth: Sendable {
     public init() {}
 
     /// A pass succeeded; `synced`: the source had been read in full.
-    func passed(synced: Bool, tableNames: [UInt32: String]) {
+    func passed(synced: Bool, tableNames: [UInt32: String], listenerOwners: [ListenerKey: String] = [:]) {
         state.withLock {
             $0.synced = $0.synced || synced
             $0.lastPassOK = true
             $0.tableNames = tableNames
+            $0.listenerOwners = listenerOwners
         }
     }
 
@@ -37,6 +39,8 @@ public final class AgentHealth: Sendable {
     public var isReady: Bool { state.withLock { $0.synced && $0.lastPassOK } }
 
     var tableNames: [UInt32: String] { state.withLock { $0.tableNames } }
+    /// The GatewayRoute ("namespace/name") each listener serves.
+    var listenerOwners: [ListenerKey: String] { state.withLock { $0.listenerOwners } }
 }
 
 /// `/metrics` (Prometheus text format), `/healthz` and `/readyz` on
@@ -124,7 +128,39 @@ public struct MetricsServer: Service {
                perRoute.map { ("table=\"\(escaped($0.table))\",prefix=\"\($0.prefix)\"", $0.counter.bytes) })
         out += "# HELP routelet_route_series_omitted Routes without their own series because of the bound.\n"
         out += "# TYPE routelet_route_series_omitted gauge\nroutelet_route_series_omitted \(max(0, routes.count - maxRouteSeries))\n"
+        for metric in gatewayCounters(maps: maps) { family(metric.name, metric.help, metric.samples) }
         return out
+    }
+
+    /// The gateway stage's counters: per listener (with its GatewayRoute)
+    /// and per backend endpoint, at most `maxRouteSeries` backends.
+    func gatewayCounters(maps: RouterMaps) -> [(name: String, help: String, samples: [(labels: String, value: UInt64)])] {
+        guard let gateway = try? GatewayMaps.openPinned(directory: pinDirectory, router: maps),
+              let state = try? gateway.state(), !state.listeners.isEmpty || !state.backends.isEmpty else { return [] }
+        let owners = health.listenerOwners
+        let listeners = state.listeners.sorted { $0.key < $1.key }.map { key, entry in
+            (labels: "listener=\"\(key)\",route=\"\(escaped(owners[key] ?? ""))\"", counter: state.listenerCounters[entry.id] ?? .zero)
+        }
+        var metrics: [(name: String, help: String, samples: [(labels: String, value: UInt64)])] = [
+            ("routelet_gateway_packets_total", "Packets through each L4 listener, both directions.",
+             listeners.map { ($0.labels, $0.counter.packets) }),
+            ("routelet_gateway_bytes_total", "Bytes through each L4 listener, both directions.",
+             listeners.map { ($0.labels, $0.counter.bytes) }),
+            ("routelet_gateway_connections_total", "New flows (TCP connections, UDP flows) through each L4 listener.",
+             listeners.map { ($0.labels, $0.counter.flows) }),
+        ]
+        let backends = state.backends.sorted { $0.key < $1.key }.prefix(maxRouteSeries).map { id, entry in
+            (labels: "backend=\"\(entry)\"", counter: state.backendCounters[id] ?? .zero)
+        }
+        metrics += [
+            ("routelet_gateway_backend_packets_total", "Packets to and from each backend endpoint (the first \(maxRouteSeries)).",
+             backends.map { ($0.labels, $0.counter.packets) }),
+            ("routelet_gateway_backend_bytes_total", "Bytes to and from each backend endpoint (the first \(maxRouteSeries)).",
+             backends.map { ($0.labels, $0.counter.bytes) }),
+            ("routelet_gateway_backend_connections_total", "New flows to each backend endpoint (the first \(maxRouteSeries)).",
+             backends.map { ($0.labels, $0.counter.flows) }),
+        ]
+        return metrics
     }
 
     private func escaped(_ value: String) -> String {

@@ -150,8 +150,10 @@ public struct ReconcileService: Service {
             var plan = Planner.plan(desired: desired, actual: actual, isCurrent: dataplane.isCurrent, prune: snapshot.synced)
             if plan.operations.contains(where: \.removesBackend) {
                 // Conntrack is walked only now: backends live flows use stay, draining.
-                actual.gateway.activeBackendIDs = try dataplane.gateway.activeBackendIDs()
+                let active = try dataplane.gateway.activeBackendIDs()
+                actual.gateway.activeBackendIDs = active
                 plan = Planner.plan(desired: desired, actual: actual, isCurrent: dataplane.isCurrent, prune: snapshot.synced)
+                logger.debug("backends with live flows stay while they drain", metadata: ["backends": "\(active.sorted())"])
             }
             let tally: [String: Int]
             do {
@@ -194,7 +196,7 @@ public struct ReconcileService: Service {
                 }
                 lastStatus = status
             }
-            health?.passed(synced: snapshot.synced, tableNames: tableNames)
+            health?.passed(synced: snapshot.synced, tableNames: tableNames, listenerOwners: gateway.listeners.mapValues(\.owner))
             // Before the first full read, the verdicts describe a partial view: not worth a write.
             guard snapshot.synced else { return }
             uids = Dictionary(

@@ -143,9 +143,10 @@ public struct ConntrackEntry: Hashable, Sendable {
     public var idleTimeoutSeconds: UInt32
 
     /// Whether the flow still lives at `now` (CLOCK_MONOTONIC nanoseconds,
-    /// the program's clock): not closing and not idle past its timeout.
+    /// the program's clock): not closing and not idle past its timeout. A
+    /// packet may have arrived after `now` was read: then it lives.
     public func isLive(now: UInt64) -> Bool {
-        !isClosing && now &- lastSeenNanoseconds <= UInt64(idleTimeoutSeconds) * 1_000_000_000
+        !isClosing && (lastSeenNanoseconds >= now || now - lastSeenNanoseconds <= UInt64(idleTimeoutSeconds) * 1_000_000_000)
     }
 
     public init(proto: L4Protocol, arriving: Tuple, leaving: Tuple, listenerID: UInt32, backendID: UInt32, isReply: Bool,

@@ -25,8 +25,14 @@ final class GatewayAgentLab: Sendable {
     func startAgent() throws -> AgentProcess {
         try AgentProcess(namespace: lab.gateway, arguments: [
             "agent", "--manifests", manifests, "--node-name", "lab-gateway", "--bpffs-dir", pins, "--state-dir", stateDir,
-            "--metrics-addr", "",
+            "--metrics-addr", "127.0.0.1:9464",
         ])
+    }
+
+    /// `/metrics` of the agent, inside the gateway namespace.
+    func metrics() throws -> String {
+        try lab.gateway.run([Traffic.python, "-c",
+                             "import sys, urllib.request; sys.stdout.write(urllib.request.urlopen('http://127.0.0.1:9464/metrics').read().decode())"])
     }
 
     func write(_ name: String, _ text: String) throws {
@@ -124,6 +130,12 @@ private func names(_ answers: [Int: String]) -> [Int: String] {
         let b3 = report.backends.first { $0.endpoint.hasPrefix(GatewayLab.backendAddress(2)) }
         #expect(b3?.state == "draining" && b3?.slots == 0 && b3?.activeFlows == 1, "dump: \(report.backends)")
         #expect(report.listeners.first?.tableSlots == 16381 && report.listeners.first?.counter.flows ?? 0 >= 601, "dump: \(report.listeners)")
+        let metrics = try env.metrics()
+        let connections = metrics.split(separator: "\n").first {
+            $0.hasPrefix("routelet_gateway_connections_total{listener=\"198.51.100.10:80/TCP\",route=\"default/shop\"}")
+        }
+        #expect(connections.flatMap { Int($0.split(separator: " ").last ?? "") } ?? 0 >= 601, "metrics: \(connections ?? "none")")
+        #expect(metrics.contains("routelet_gateway_backend_connections_total{backend=\"198.18.23.2:8080\"}"))
 
         let after = names(try env.lab.connect(fromPorts: ports))
         #expect(!after.values.contains("b3"), "no new connection reaches the removed backend")

@@ -171,3 +171,20 @@ private let listenerKey = ListenerKey(address: IPAddress("198.51.100.10")!, port
         #expect(!Planner.plan(desired: desired, actual: draining, isCurrent: { _ in true }).operations.contains(.removeBackend(id: gone)))
     }
 }
+
+@Suite struct ConntrackLivenessTests {
+    private func entry(lastSeen: UInt64, closing: Bool = false) -> ConntrackEntry {
+        let tuple = ConntrackEntry.Tuple(source: address("192.0.2.1"), sourcePort: 1, destination: address("192.0.2.2"), destinationPort: 2)
+        return ConntrackEntry(proto: .tcp, arriving: tuple, leaving: tuple, listenerID: 0, backendID: 1, isReply: false,
+                              isClosing: closing, lastSeenNanoseconds: lastSeen, idleTimeoutSeconds: 60)
+    }
+
+    @Test func aFlowLivesUntilItsIdleTimeoutOrItsEnd() {
+        let second: UInt64 = 1_000_000_000
+        #expect(entry(lastSeen: 100 * second).isLive(now: 159 * second))
+        #expect(!entry(lastSeen: 100 * second).isLive(now: 161 * second))
+        #expect(!entry(lastSeen: 100 * second, closing: true).isLive(now: 101 * second))
+        // A packet after the clock was read: alive, not wrapped around to "idle for 584 years".
+        #expect(entry(lastSeen: 200 * second).isLive(now: 199 * second))
+    }
+}
