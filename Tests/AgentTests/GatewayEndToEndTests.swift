@@ -234,3 +234,95 @@ private func names(_ answers: [Int: String]) -> [Int: String] {
         #expect(moved.values.allSatisfy { $0 == "b1" }, "after the idle timeout every flow is new: \(Set(moved.values))")
     }
 }
+
+extension GatewayAgentLab {
+    var kubeconfig: String { "\(stateDir)/kubeconfig" }
+
+    /// `routelet standalone` in the gateway namespace; kubectl reaches it there.
+    func startStandalone() throws -> AgentProcess {
+        let standalone = try AgentProcess(namespace: lab.gateway, arguments: [
+            "standalone", "--listen", "127.0.0.1:6443", "--data-dir", "\(stateDir)/api", "--kubeconfig-out", kubeconfig,
+            "--node-name", "lab-gateway", "--bpffs-dir", pins, "--state-dir", stateDir, "--metrics-addr", "",
+        ])
+        try standalone.waitForLog("the data plane") { $0["msg"] == "data plane opened" }
+        return standalone
+    }
+
+    @discardableResult
+    func kubectl(_ arguments: [String], input: String? = nil) throws -> (status: Int32, stdout: String, stderr: String) {
+        try lab.gateway.runAllowingFailure(["kubectl", "--kubeconfig", kubeconfig] + arguments, input: input)
+    }
+}
+
+/// A Service `users` (port 80 to 8080) and its EndpointSlice with the lab's
+/// backends; `notReady` lists the backends whose endpoint is not ready.
+func usersService(notReady: Set<Int> = []) -> String {
+    let endpoints = (0..<3).map { index in
+        "  - {addresses: [\(GatewayLab.backendAddress(index))], conditions: {ready: \(!notReady.contains(index))}}"
+    }
+    return """
+    apiVersion: v1
+    kind: Service
+    metadata: {name: users, namespace: default}
+    spec:
+      ports: [{name: http, port: 80, targetPort: 8080, protocol: TCP}]
+    ---
+    apiVersion: discovery.k8s.io/v1
+    kind: EndpointSlice
+    metadata: {name: users-1, namespace: default, labels: {kubernetes.io/service-name: users}}
+    addressType: IPv4
+    ports: [{name: http, port: 8080, protocol: TCP}]
+    endpoints:
+    \(endpoints.joined(separator: "\n"))
+    """
+}
+
+func serviceRoute(service: String = "users") -> String {
+    """
+    apiVersion: routelet.dev/v1alpha1
+    kind: GatewayRoute
+    metadata: {name: shop, namespace: default}
+    spec:
+      listener: {address: \(GatewayLab.listener), port: 80, protocol: TCP}
+      rules:
+      - backends:
+        - {service: {name: \(service), port: 80}}
+    """
+}
+
+/// `kubectl apply` of a GatewayRoute whose backend is a Service, with its
+/// EndpointSlice written by kubectl: traffic, the `kubectl get gwr`
+/// columns, an endpoint that stops being ready, a Service that is missing.
+@Suite(.serialized) struct GatewayStandaloneTests {
+    @Test func aServiceBackendServesDrainsAndReportsThroughKubectl() throws {
+        let env = try GatewayAgentLab()
+        defer { env.tearDown() }
+        let standalone = try env.startStandalone()
+        defer { standalone.stop() }
+        #expect(try env.kubectl(["apply", "-f", "-"], input: usersService()).status == 0)
+        #expect(try env.kubectl(["apply", "-f", "-"], input: serviceRoute()).status == 0)
+        let columns = { (try? env.kubectl(["get", "gwr", "shop", "--no-headers"]).stdout.split(separator: " ").map(String.init)) ?? [] }
+        // NAME LISTENER RULES BACKENDS NODES PROGRAMMED AGE
+        #expect(waitUntil(15) { let c = columns(); return c.count >= 6 && c[3] == "3/3" && c[4] == "1/1" && c[5] == "True" } != nil,
+                "kubectl get gwr: \(columns())\n\(standalone.rawLog.suffix(3000))")
+        #expect(columns().dropFirst().first == "198.51.100.10:80/TCP")
+        let spread = Set(try env.lab.connect(fromPorts: Array(24000..<24060)).values.map { $0.prefix(2) })
+        #expect(spread == ["b1", "b2", "b3"], "all three endpoints take connections: \(spread)")
+
+        // b2's endpoint stops being ready: no new connection reaches it.
+        #expect(try env.kubectl(["apply", "-f", "-"], input: usersService(notReady: [1])).status == 0)
+        #expect(waitUntil(15) { columns().count >= 4 && columns()[3] == "2/3" } != nil, "\(columns())")
+        #expect(try waitUntil { try env.gatewayMaps().allMaglev().values.first.map { Set($0.slots ?? []).count == 2 } ?? false } != nil)
+        let drained = try env.lab.connect(fromPorts: Array(24100..<24160)).values
+        #expect(!drained.contains { $0.hasPrefix("b2") } && drained.allSatisfy { $0.hasPrefix("b") }, "\(Set(drained))")
+
+        // A route to a Service that does not exist: ResolvedRefs False.
+        #expect(try env.kubectl(["apply", "-f", "-"], input: serviceRoute(service: "ghost")).status == 0)
+        let resolved = #".status.conditions[?(@.type=="ResolvedRefs")]"#
+        #expect(try waitUntil(15) {
+            try env.kubectl(["get", "gwr", "shop", "-o", "jsonpath={\(resolved).status} {\(resolved).reason}"]).stdout == "False BackendNotFound"
+        } != nil)
+        let described = try env.kubectl(["describe", "gwr", "shop"]).stdout
+        #expect(described.contains("BackendNotFound") && described.contains("Service default/ghost not found"), "\(described)")
+    }
+}
