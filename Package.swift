@@ -155,7 +155,7 @@ let package = Package(
         .testTarget(name: "NetlinkTests", dependencies: ["Netlink", "NetAddress", "CRouteletSys"]),
         .testTarget(name: "KubeClientTests", dependencies: ["KubeClient", "JSONValue", "NetLab", "routelet"]),
         .testTarget(name: "APIStoreTests", dependencies: ["APIStore", "JSONValue"]),
-        .testTarget(name: "APIServerTests", dependencies: ["APIServer", "APIStore", "JSONValue", "NetLab", "routelet",
+        .testTarget(name: "APIServerTests", dependencies: ["APIServer", "APIStore", "JSONValue", "NetLab", "routelet", "Reconciler", "RouteletAPI", "NetAddress", "DataplaneModel",
                                                            .product(name: "Logging", package: "swift-log")],
                     exclude: ["python"]),
         .testTarget(name: "DataplaneTests", dependencies: ["Dataplane", "CRouteletABI", "NetLab", "routelet"]),
