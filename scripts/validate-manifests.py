@@ -515,6 +515,27 @@ def route_table_problems(table: dict) -> list[str]:
     return problems
 
 
+def check_gateway_examples(results: Results) -> None:
+    """examples/gateway/: GatewayRoutes against their CRD's schema (the agent's
+    own rules run on them in AgentTests), each with a nodeSelector but lab.yaml."""
+    crd = next(yaml.safe_load(f.read_text()) for f in CRDS.glob("*.yaml")
+               if yaml.safe_load(f.read_text())["spec"]["names"]["kind"] == "GatewayRoute")
+    schema = crd_schema(crd)
+    for file in sorted((EXAMPLES / "gateway").glob("*.yaml")):
+        for route in load_yaml_documents(file.read_text(), rel(file)):
+            what = f"examples  {rel(file)}: {describe(route)}"
+            if route.get("kind") != "GatewayRoute":
+                results.fail(f"{what}: only GatewayRoutes belong in examples/gateway/")
+                continue
+            validator = jsonschema.Draft7Validator(schema)
+            problems = [f"{field_path(e.absolute_path)}: {e.message} (CRD schema)"
+                        for e in sorted(validator.iter_errors(route), key=lambda e: list(e.absolute_path))]
+            selector = (route.get("spec") or {}).get("nodeSelector")
+            if file.name != "lab.yaml" and (selector is None or selects(selector, DEMO_NODE_LABELS) or selects(selector, {})):
+                problems.append("spec.nodeSelector: an example must select only nodes labelled for it")
+            results.check(f"{what} (CRD schema, selector)", problems)
+
+
 def check_examples(results: Results) -> None:
     crds = {yaml.safe_load(f.read_text())["spec"]["names"]["kind"]: yaml.safe_load(f.read_text()) for f in CRDS.glob("*.yaml")}
     schema = crd_schema(crds["RouteTable"])
@@ -810,6 +831,7 @@ def main() -> int:
     results = Results()
     kustomized = check_manifests(results)
     check_examples(results)
+    check_gateway_examples(results)
     check_docs(results)
     check_chart_files(results)
     check_chart_rendering(results, kustomized)

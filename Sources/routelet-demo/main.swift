@@ -8,7 +8,10 @@ import NetLab
 // embedded API server and the agent), `kubectl apply -f manifests/examples/`,
 // `kubectl get rt,rn`, traffic across, `routelet dump` with its counters, a
 // failover, an invalid manifest refused by kubectl, and a table that cannot
-// be programmed, reported as such. Everything is removed on exit, Ctrl-C included.
+// be programmed, reported as such. Then a GatewayRoute in a second lab (a
+// client, a gateway and three backends): TCP connections load balanced in
+// eBPF by weight, and a backend removed while a long connection to it keeps
+// streaming. Everything is removed on exit, Ctrl-C included.
 
 func step(_ text: String) { print("\n==> \(text)") }
 
@@ -23,12 +26,18 @@ let pins = "/sys/fs/bpf/routelet-demo"
 step("Building the lab: namespaces A, B, C around a router (kernel forwarding off)")
 let lab = try RouterLab()
 nonisolated(unsafe) var agent: Process?
+nonisolated(unsafe) var gatewayLab: GatewayLab?
+let gatewayPins = "/sys/fs/bpf/routelet-demo-gateway"
 
 func cleanup() {
     step("Cleaning up: routelet, filters, pins, namespaces")
     if let agent, agent.isRunning { agent.terminate(); agent.waitUntilExit() }
     _ = try? Command.runAllowingFailure([routelet, "cleanup", "--netns", lab.router.name, "--bpffs-dir", pins])
     lab.delete()
+    if let gatewayLab {
+        _ = try? Command.runAllowingFailure([routelet, "cleanup", "--netns", gatewayLab.gateway.name, "--bpffs-dir", gatewayPins])
+        gatewayLab.delete()
+    }
     try? FileManager.default.removeItem(atPath: work)
 }
 let signalSources = [SIGINT, SIGTERM].map { signalNumber in
@@ -59,15 +68,42 @@ func run(_ arguments: [String]) throws {
     print(try Command.run(arguments), terminator: "")
 }
 
-/// kubectl against the standalone server, from inside the router namespace; shown with its output.
+/// The namespace kubectl runs in: the router's, then the gateway lab's.
+nonisolated(unsafe) var kubectlNamespace = lab.router
+
+/// kubectl against the standalone server, from inside its namespace; shown with its output.
 @discardableResult
 func kubectl(_ arguments: [String], input: String? = nil, show: Bool = true) throws -> (status: Int32, stdout: String, stderr: String) {
-    let result = try lab.router.runAllowingFailure(["kubectl", "--kubeconfig", kubeconfig] + arguments, input: input)
+    let result = try kubectlNamespace.runAllowingFailure(["kubectl", "--kubeconfig", kubeconfig] + arguments, input: input)
     if show {
         print("$ kubectl " + arguments.joined(separator: " "))
         print(result.stdout + result.stderr, terminator: "")
     }
     return result
+}
+
+/// Starts `routelet standalone` in `namespace`, its log in `agentLog`; waits for the Node registration.
+func startStandalone(in namespace: NetworkNamespace, pins: String, labels: String) throws -> Process {
+    _ = FileManager.default.createFile(atPath: agentLog, contents: nil)
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/nsenter")
+    process.arguments = ["--net=/run/netns/\(namespace.name)", routelet, "standalone", "--listen", "127.0.0.1:6443",
+                         "--data-dir", work + "/api-\(namespace.name)", "--kubeconfig-out", kubeconfig, "--node-name", "demo-node",
+                         "--node-labels", labels, "--bpffs-dir", pins, "--state-dir", stateDir, "--resync-period", "10s"]
+    process.standardError = FileHandle(forWritingAtPath: agentLog)
+    process.standardOutput = FileHandle.nullDevice
+    try process.run()
+    for _ in 0..<300 where !((try? String(contentsOfFile: agentLog, encoding: .utf8)) ?? "").contains("Node registered") {
+        Thread.sleep(forTimeInterval: 0.05)
+    }
+    return process
+}
+
+/// How many of `answers` ("b1 198.18.21.1") each backend gave.
+func perBackend(_ answers: [Int: String]) -> String {
+    var counts: [String: Int] = [:]
+    for answer in answers.values { counts[String(answer.split(separator: " ").first ?? "?"), default: 0] += 1 }
+    return counts.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", ")
 }
 
 /// Waits until `kubectl get` of `jsonpath` on `object` prints `value`.
@@ -94,19 +130,8 @@ do {
     print("replies: \(try Traffic.ping(from: a, b.v4, count: 2))/2")
 
     step("Starting `routelet standalone` in the router namespace: API server + agent, node labels role=router")
-    _ = FileManager.default.createFile(atPath: agentLog, contents: nil)
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/nsenter")
-    process.arguments = ["--net=/run/netns/\(lab.router.name)", routelet, "standalone", "--listen", "127.0.0.1:6443",
-                         "--data-dir", work + "/api", "--kubeconfig-out", kubeconfig, "--node-name", "demo-router",
-                         "--node-labels", "role=router", "--bpffs-dir", pins, "--state-dir", stateDir, "--resync-period", "10s"]
-    process.standardError = FileHandle(forWritingAtPath: agentLog)
-    process.standardOutput = FileHandle.nullDevice
-    try process.run()
+    let process = try startStandalone(in: lab.router, pins: pins, labels: "role=router")
     agent = process
-    for _ in 0..<300 where !((try? String(contentsOfFile: agentLog, encoding: .utf8)) ?? "").contains("Node registered") {
-        Thread.sleep(forTimeInterval: 0.05)
-    }
     var log = agentLog(from: 0, matching: ["API server listening", "data plane opened", "Node registered"])
     print(log.text)
     var logLine = log.lines
@@ -114,7 +139,7 @@ do {
     step("kubectl apply -f manifests/examples/")
     try kubectl(["apply", "-f", examples])
     try waitFor("rt/lab", #".status.conditions[?(@.type=="Programmed")].status"#, "True")
-    try waitFor("rn/demo-router", #".status.conditions[?(@.type=="Ready")].status"#, "True")
+    try waitFor("rn/demo-node", #".status.conditions[?(@.type=="Ready")].status"#, "True")
     try kubectl(["get", "routetables"])
     print("(lab programs this node, role=router; the other examples select nodes labelled routelet.dev/role=edge: NODES 0/0 here)")
     try kubectl(["get", "routeletnodes"])
@@ -185,6 +210,40 @@ do {
     print("$ tc filter show dev ra ingress")
     print(try lab.router.run(["tc", "filter", "show", "dev", "ra", "ingress"]), terminator: "")
     try run(["bpftool", "map", "dump", "pinned", "\(pins)/rl_ifaces"])
+
+    step("GatewayRoute: a second lab, a client -> gateway -> three backends (b1, b2, b3) that answer with their name")
+    let gateway = try GatewayLab()
+    gatewayLab = gateway
+    kubectlNamespace = gateway.gateway
+    print("gateway: \(gateway.gateway.name), client: \(gateway.client.name), backends: \(gateway.backends.map(\.name).joined(separator: ", "))")
+    print("no address of any namespace is \(GatewayLab.listener): routelet answers for it; no nftables or iptables rule exists")
+    let gatewayAgent = try startStandalone(in: gateway.gateway, pins: gatewayPins, labels: "role=gateway")
+    agent = gatewayAgent
+    logLine = 0
+
+    step("kubectl apply -f manifests/examples/gateway/lab.yaml (weights 1:1:2)")
+    try kubectl(["apply", "-f", examples + "/gateway/lab.yaml"])
+    try waitFor("gwr/shop", #".status.conditions[?(@.type=="Programmed")].status"#, "True")
+    try kubectl(["get", "gatewayroutes"])
+
+    step("400 new TCP connections to \(GatewayLab.listener):80, each answered by one backend")
+    print(perBackend(try gateway.connect(fromPorts: Array(20000..<20400))))
+
+    step("A long connection to b3, then b3 is removed from the route while it streams")
+    var streamPort = 30000
+    while try gateway.connect(fromPorts: [streamPort])[streamPort]?.hasPrefix("b3") != true { streamPort += 1 }
+    let stream = try gateway.startStream(fromPort: streamPort, seconds: 4)
+    Thread.sleep(forTimeInterval: 1)
+    let gatewayManifest = try String(contentsOfFile: examples + "/gateway/lab.yaml", encoding: .utf8)
+    try kubectl(["apply", "-f", "-"], input: gatewayManifest.replacingOccurrences(of: "    - {addresses: [198.18.23.2], port: 8080, weight: 2}\n", with: ""))
+    try waitFor("gwr/shop", ".status.backendsReady", "2/2")
+    try kubectl(["get", "gatewayroutes"])
+    print("400 new connections after the removal: \(perBackend(try gateway.connect(fromPorts: Array(21000..<21400))))")
+    try run([routelet, "dump", "--netns", gateway.gateway.name, "--bpffs-dir", gatewayPins, "--state-dir", stateDir])
+    let streamed = stream.wait().stdout
+    print("the connection to b3, bytes per 250 ms (b3 left after the 4th): \(streamed.trimmingCharacters(in: .whitespacesAndNewlines))")
+    gatewayAgent.terminate()
+    gatewayAgent.waitUntilExit()
 } catch {
     print("demo failed: \(error)")
     if FileManager.default.fileExists(atPath: agentLog) { print((try? String(contentsOfFile: agentLog, encoding: .utf8)) ?? "") }

@@ -34,6 +34,13 @@ func routeTableYAML(_ name: String, routes: String = "- {destination: 10.0.0.0/8
 }
 
 @Suite struct ManifestSourceTests {
+    @Test func theGatewayExamplesAreValidGatewayRoutes() throws {
+        let scan = try ManifestDirectory.scan(FileManager.default.currentDirectoryPath + "/manifests/examples/gateway")
+        #expect(scan.errors.isEmpty, "\(scan.errors)")
+        let routes = scan.objects.keys.filter { $0.kind == "GatewayRoute" }.map(\.name).sorted()
+        #expect(routes == ["api", "checkout", "dns", "shop"])
+    }
+
     @Test func readsYAMLAndJSONMultiDocumentAndIgnoresOtherKinds() throws {
         let dir = try ManifestDir()
         defer { dir.remove() }
