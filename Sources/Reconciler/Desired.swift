@@ -74,6 +74,7 @@ public struct Problem: Error, Hashable, Sendable, CustomStringConvertible {
         case noReadyEndpoints = "NoReadyEndpoints"
         case noSNATAddress = "NoSNATAddress"
         case tooManyListeners = "TooManyListeners"
+        case unsupportedField = "UnsupportedField"
     }
 
     public var reason: Reason

@@ -92,6 +92,18 @@ public enum GatewayCompiler {
                 verdict.problems.append(Problem(.unsupportedProtocol, "\(proto) listeners are served by `routelet gateway`, which does not run on this node yet"))
                 continue
             }
+            // Fail closed: a source filter this node cannot enforce must not
+            // look enforced, so the listener is not served at all.
+            if route.spec.sourceRanges != nil {
+                verdict.problems.append(Problem(.unsupportedField, "spec.sourceRanges is not enforced on this node yet; the listener is not served"))
+                continue
+            }
+            if route.spec.rateLimit != nil {
+                verdict.problems.append(Problem(.unsupportedField, "spec.rateLimit is not enforced on this node yet (the listener is served without it)"))
+            }
+            if !(route.spec.accessLog?.headers.isEmpty ?? true) {
+                verdict.problems.append(Problem(.unsupportedField, "spec.accessLog is not logged for TCP listeners on this node yet (the listener is served without it)"))
+            }
             if node.addresses.contains(address) {
                 verdict.problems.append(Problem(.listenerIsNodeAddress, "listener address \(address) is one of this node's own addresses"))
                 continue

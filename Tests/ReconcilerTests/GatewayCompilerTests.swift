@@ -141,6 +141,17 @@ private let listenerKey = ListenerKey(address: IPAddress("198.51.100.10")!, port
         #expect(result.listeners.isEmpty && result.interfaces.isEmpty)
     }
 
+    @Test func sourceRangesNotEnforcedYetFailClosedAndRateLimitsAreReported() throws {
+        let backends = "    - {addresses: [192.0.2.21], port: 8080}"
+        let filtered = try gatewayRoute(tcpRoute("filtered", extra: "  sourceRanges: {deny: [198.51.100.66/32]}", backends: backends))
+        let limited = try gatewayRoute(tcpRoute("limited", port: 81, extra: "  rateLimit: {requestsPerSecond: 10}", backends: backends))
+        let result = GatewayCompiler.compile(routes: [filtered, limited], endpoints: EndpointIndex(), node: gatewayNode())
+        let byName = Dictionary(uniqueKeysWithValues: result.verdicts.map { ($0.name, $0) })
+        #expect(byName["filtered"]?.problems.first?.reason == .unsupportedField)
+        #expect(byName["limited"]?.problems.first?.reason == .unsupportedField)
+        #expect(result.listeners.keys.map(\.port) == [81], "only the rate-limited listener is served")
+    }
+
     @Test func theSameInputsGiveTheSamePlanAndAnIdleNodeWritesNothing() throws {
         let route = try gatewayRoute(tcpRoute("web", backends: "    - {addresses: [192.0.2.21, 192.0.2.22, 192.0.2.23], port: 8080}"))
         var desired = DesiredDataplane()
