@@ -48,6 +48,7 @@ bench: deps
 	.build/release/routelet-bench converge
 	.build/release/routelet-bench apply-latency
 	.build/release/routelet-bench forward
+	bench/router-before-after.sh
 
 # manifests/ and helm-chart/ against the Kubernetes schemas (docs/install.md).
 validate-manifests:

@@ -390,12 +390,12 @@ static __always_inline int rl_parse_v6(void *data, void *data_end, struct rl_flo
 	return -1;
 }
 
-/* The RouteTable stage: scope and local-address checks, then the lookup. */
-static __always_inline int rl_route_stage(struct __sk_buff *skb, __u32 table_id, const struct rl_flow *flow)
+/* The RouteTable stage: scope and local-address checks, then the lookup.
+ * `data` and `data_end` are the packet as parsed (the gateway stage leaves
+ * a packet it hands on untouched). */
+static __always_inline int rl_route_stage(struct __sk_buff *skb, __u32 table_id, const struct rl_flow *flow,
+					  void *data, void *data_end)
 {
-	void *data = (void *)(long)skb->data;
-	void *data_end = (void *)(long)skb->data_end;
-
 	if (flow->family == RL_AF_INET) {
 		struct iphdr *ip = data + ETH_HLEN;
 		struct rl_lpm_key_v4 key = { .prefixlen = 64, .table_id = table_id };
@@ -480,7 +480,7 @@ static __always_inline int rl_route_packet(struct __sk_buff *skb)
 	}
 	if (!table_id)
 		return rl_finish(skb, RL_REASON_NO_TABLE, 0, 0);
-	return rl_route_stage(skb, table_id, &flow);
+	return rl_route_stage(skb, table_id, &flow, data, data_end);
 }
 
 SEC("tc")
