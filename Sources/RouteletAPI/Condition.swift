@@ -1,25 +1,14 @@
 /// The status of a condition: "True", "False" or "Unknown". Any other text
 /// still decodes, so that a bad value can be reported rather than rejected.
-public struct ConditionStatus: RawRepresentable, Codable, Hashable, Sendable, ExpressibleByStringLiteral, CustomStringConvertible {
+public struct ConditionStatus: OpenEnum {
     public var rawValue: String
     public init(rawValue: String) { self.rawValue = rawValue }
-    public init(stringLiteral value: String) { rawValue = value }
 
     public static let `true`: ConditionStatus = "True"
     public static let `false`: ConditionStatus = "False"
     public static let unknown: ConditionStatus = "Unknown"
 
-    public var isKnown: Bool { [.true, .false, .unknown].contains(self) }
-    public var description: String { rawValue }
-
-    public init(from decoder: any Decoder) throws {
-        rawValue = try decoder.singleValueContainer().decode(String.self)
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.singleValueContainer()
-        try container.encode(rawValue)
-    }
+    public static let allKnown: [ConditionStatus] = [.true, .false, .unknown]
 }
 
 /// One observation about a resource (metav1.Condition), e.g. `Programmed`

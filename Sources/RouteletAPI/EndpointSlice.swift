@@ -12,25 +12,14 @@ public struct EndpointSlice: Codable, Hashable, Sendable {
 
     /// What the slice's addresses are: `IPv4`, `IPv6` or `FQDN`. Any other
     /// text still decodes.
-    public struct AddressType: RawRepresentable, Codable, Hashable, Sendable, ExpressibleByStringLiteral, CustomStringConvertible {
+    public struct AddressType: OpenEnum {
         public var rawValue: String
         public init(rawValue: String) { self.rawValue = rawValue }
-        public init(stringLiteral value: String) { rawValue = value }
 
         public static let ipv4: AddressType = "IPv4"
         public static let ipv6: AddressType = "IPv6"
         public static let fqdn: AddressType = "FQDN"
-
-        public var description: String { rawValue }
-
-        public init(from decoder: any Decoder) throws {
-            rawValue = try decoder.singleValueContainer().decode(String.self)
-        }
-
-        public func encode(to encoder: any Encoder) throws {
-            var container = encoder.singleValueContainer()
-            try container.encode(rawValue)
-        }
+        public static let allKnown: [AddressType] = [.ipv4, .ipv6, .fqdn]
     }
 
     /// An endpoint's state; each condition is optional, and absent means

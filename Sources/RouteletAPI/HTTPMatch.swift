@@ -37,52 +37,26 @@ public struct HTTPMatch: Codable, Hashable, Sendable {
 /// How a request path is compared: `Exact`, `PathPrefix` (whole path
 /// elements; the default) or `RegularExpression` (Swift `Regex` syntax,
 /// matched against the whole path). Any other text still decodes.
-public struct HTTPPathMatchType: RawRepresentable, Codable, Hashable, Sendable, ExpressibleByStringLiteral, CustomStringConvertible {
+public struct HTTPPathMatchType: OpenEnum {
     public var rawValue: String
     public init(rawValue: String) { self.rawValue = rawValue }
-    public init(stringLiteral value: String) { rawValue = value }
 
     public static let exact: HTTPPathMatchType = "Exact"
     public static let pathPrefix: HTTPPathMatchType = "PathPrefix"
     public static let regularExpression: HTTPPathMatchType = "RegularExpression"
     public static let allKnown: [HTTPPathMatchType] = [.exact, .pathPrefix, .regularExpression]
-
-    public var isKnown: Bool { Self.allKnown.contains(self) }
-    public var description: String { rawValue }
-
-    public init(from decoder: any Decoder) throws {
-        rawValue = try decoder.singleValueContainer().decode(String.self)
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.singleValueContainer()
-        try container.encode(rawValue)
-    }
 }
 
 /// How a header or query value is compared: `Exact` (the default) or
 /// `RegularExpression` (Swift `Regex` syntax, matched against the whole
 /// value). Any other text still decodes.
-public struct HTTPValueMatchType: RawRepresentable, Codable, Hashable, Sendable, ExpressibleByStringLiteral, CustomStringConvertible {
+public struct HTTPValueMatchType: OpenEnum {
     public var rawValue: String
     public init(rawValue: String) { self.rawValue = rawValue }
-    public init(stringLiteral value: String) { rawValue = value }
 
     public static let exact: HTTPValueMatchType = "Exact"
     public static let regularExpression: HTTPValueMatchType = "RegularExpression"
     public static let allKnown: [HTTPValueMatchType] = [.exact, .regularExpression]
-
-    public var isKnown: Bool { Self.allKnown.contains(self) }
-    public var description: String { rawValue }
-
-    public init(from decoder: any Decoder) throws {
-        rawValue = try decoder.singleValueContainer().decode(String.self)
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.singleValueContainer()
-        try container.encode(rawValue)
-    }
 }
 
 /// The path part of a match.

@@ -42,28 +42,15 @@ public struct LabelSelector: Codable, Hashable, Sendable {
 
 /// How a selector requirement compares a label: `In`, `NotIn`, `Exists` or
 /// `DoesNotExist`. Any other text still decodes, so it can be reported.
-public struct LabelSelectorOperator: RawRepresentable, Codable, Hashable, Sendable, ExpressibleByStringLiteral, CustomStringConvertible {
+public struct LabelSelectorOperator: OpenEnum {
     public var rawValue: String
     public init(rawValue: String) { self.rawValue = rawValue }
-    public init(stringLiteral value: String) { rawValue = value }
 
     public static let `in`: LabelSelectorOperator = "In"
     public static let notIn: LabelSelectorOperator = "NotIn"
     public static let exists: LabelSelectorOperator = "Exists"
     public static let doesNotExist: LabelSelectorOperator = "DoesNotExist"
     public static let allKnown: [LabelSelectorOperator] = [.in, .notIn, .exists, .doesNotExist]
-
-    public var isKnown: Bool { Self.allKnown.contains(self) }
-    public var description: String { rawValue }
-
-    public init(from decoder: any Decoder) throws {
-        rawValue = try decoder.singleValueContainer().decode(String.self)
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.singleValueContainer()
-        try container.encode(rawValue)
-    }
 }
 
 /// One `matchExpressions` entry: a label key, an operator and the values it compares against.
