@@ -199,13 +199,7 @@ public struct ReconcileService: Service {
             health?.passed(synced: snapshot.synced, tableNames: tableNames, listenerOwners: gateway.listeners.mapValues(\.owner))
             // Before the first full read, the verdicts describe a partial view: not worth a write.
             guard snapshot.synced else { return }
-            uids = Dictionary(
-                snapshot.tables.compactMap { table in table.metadata.uid.map { (EventBuilder.Object.key(kind: RouteTable.kind, namespace: nil, name: table.metadata.name ?? ""), $0) } }
-                    + snapshot.gatewayRoutes.compactMap { route in
-                        route.metadata.uid.map { (EventBuilder.Object.key(kind: GatewayRoute.kind, namespace: route.metadata.namespace ?? "default",
-                                                                          name: route.metadata.name ?? ""), $0) }
-                    },
-                uniquingKeysWith: { first, _ in first })
+            uids = snapshot.uids
             publish(NodeStatusBuilder.status(verdicts: compilation.verdicts, gatewayVerdicts: gateway.verdicts,
                                              agentVersion: configuration.agentVersion, restoredAt: restoredAt, failure: nil))
         }

@@ -32,6 +32,20 @@ public struct SourceSnapshot: Sendable {
 }
 
 extension SourceSnapshot {
+    /// The uid of each table and route, by ``EventBuilder/Object/key``.
+    var uids: [String: String] {
+        var uids: [String: String] = [:]
+        for table in tables {
+            uids[EventBuilder.Object.key(kind: RouteTable.kind, namespace: nil, name: table.metadata.name ?? "")] = table.metadata.uid
+        }
+        for route in gatewayRoutes {
+            let key = EventBuilder.Object.key(kind: GatewayRoute.kind, namespace: route.metadata.namespace ?? "default",
+                                              name: route.metadata.name ?? "")
+            uids[key] = route.metadata.uid
+        }
+        return uids
+    }
+
     /// Sorts `objects` by kind.
     init(objects: [SourceObject], nodeLabels: [String: String]? = nil, synced: Bool, problems: [String]) {
         var tables: [RouteTable] = [], routes: [GatewayRoute] = [], services: [KubernetesService] = [], slices: [EndpointSlice] = []
