@@ -24,7 +24,7 @@ build: deps
 
 # The BPF objects alone, in bpf/build/, for bpftool or tc.
 bpf:
-	$(MAKE) -C bpf PROGRAMS="router bench_router bench_empty bench_fib"
+	$(MAKE) -C bpf PROGRAMS="router bench_router bench_gateway bench_empty bench_fib"
 
 test: build validate-manifests
 	@scripts/require-root.sh "make test"
@@ -41,7 +41,7 @@ demo: build
 # Benchmarks, release build; results in bench/results/*.json. See docs/performance.md.
 bench: deps
 	@scripts/require-root.sh "make bench"
-	@scripts/install-deps.sh iperf3
+	@scripts/install-deps.sh iperf3 nftables conntrack wrk nginx
 	$(SWIFT) build -c release --product routelet-bench
 	$(SWIFT) build -c release --product routelet
 	.build/release/routelet-bench lookup
@@ -49,6 +49,7 @@ bench: deps
 	.build/release/routelet-bench apply-latency
 	.build/release/routelet-bench forward
 	bench/router-before-after.sh
+	.build/release/routelet-bench gateway
 
 # manifests/ and helm-chart/ against the Kubernetes schemas (docs/install.md).
 validate-manifests:

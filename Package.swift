@@ -136,7 +136,7 @@ let package = Package(
         .executableTarget(
             name: "routelet-bench",
             dependencies: [
-                "Dataplane", "NetLab", "NetAddress", "KubeClient", "JSONValue",
+                "CLibbpf", "Dataplane", "DataplaneModel", "Reconciler", "NetLab", "NetAddress", "KubeClient", "JSONValue",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "bench/Sources/routelet-bench",

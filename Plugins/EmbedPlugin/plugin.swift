@@ -12,7 +12,7 @@ struct EmbedPlugin: BuildToolPlugin {
         if target.name == "APIServer" { return try embedCRDs(context: context) }
         let bpfDirectory = context.package.directoryURL.appending(path: "bpf")
         let output = context.pluginWorkDirectoryURL.appending(path: "BPFObjects.swift")
-        let programs = target.name == "routelet-bench" ? "bench_router bench_empty bench_fib" : "router"
+        let programs = target.name == "routelet-bench" ? "bench_router bench_gateway bench_empty bench_fib" : "router"
         let sources = try FileManager.default
             .subpathsOfDirectory(atPath: bpfDirectory.path)
             .filter { $0.hasSuffix(".c") || $0.hasSuffix(".h") || $0 == "Makefile" }
