@@ -1,4 +1,5 @@
-import Dataplane
+import CRouteletABI
+@testable import Dataplane
 import NetAddress
 import NetLab
 import Testing
@@ -267,6 +268,39 @@ private func udp(_ from: String, _ sport: UInt16, to: String, _ dport: UInt16, z
             let result = try dataplane.testRun(packet: packet, ingressIfindex: front)
             #expect(result.verdict == TC_ACT_OK && result.output.prefix(packet.count) == packet[...])
             #expect(try gateway.conntrackEntries().isEmpty)
+        }
+    }
+
+    @Test func theSNATPortOfAnEndedFlowIsTakenOverAndALiveOneIsNot() throws {
+        try withGateway { dataplane, front, _ in
+            let gateway = dataplane.gateway
+            let ids = try setBackends(gateway, [backends[0]], snat: node)
+            try gateway.setMaglev(listenerID: 6, slots: [UInt32](repeating: ids[0], count: 251))
+            try gateway.setListener(ListenerKey(address: IPAddress(vip)!, port: 80, proto: .tcp),
+                                    ListenerEntry(id: 6, snat: true, maglevSize: 251, idleTimeoutSeconds: 3600))
+            let syn = tcp(client, 40010, to: vip, 80)
+            let first = try Frame(dataplane.testRun(packet: syn, ingressIfindex: front).output).sourcePort
+
+            /// The raw entries; `reply`: the reply entries only.
+            func entries(reply: Bool) throws -> [(key: rl_ct_key, value: rl_ct_entry)] {
+                try gateway.conntrack.entries().filter { ($0.value.flags & UInt8(RL_CT_REPLY) != 0) == reply }
+            }
+            // The client's entry goes (as if evicted); its port's reply entry is live: a new port.
+            for entry in try entries(reply: false) { try gateway.conntrack.delete(entry.key) }
+            let second = try Frame(dataplane.testRun(packet: syn, ingressIfindex: front).output).sourcePort
+            #expect(second != first, "a port whose flow still lives is not reused")
+
+            // Now the first port's flow has ended long ago: its port is taken over.
+            for entry in try entries(reply: true) where entry.key.dport == first {
+                var ended = entry.value
+                ended.last_seen_ns = 1
+                try gateway.conntrack.update(entry.key, ended)
+            }
+            for entry in try entries(reply: false) { try gateway.conntrack.delete(entry.key) }
+            for entry in try entries(reply: true) where entry.key.dport == second { try gateway.conntrack.delete(entry.key) }
+            let third = try Frame(dataplane.testRun(packet: syn, ingressIfindex: front).output).sourcePort
+            #expect(third == first, "the ended flow's port \(first) is free again (got \(third))")
+            #expect(try gateway.conntrackEntries().count == 2, "the ended flow's entries were replaced, not kept")
         }
     }
 }

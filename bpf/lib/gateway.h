@@ -371,6 +371,16 @@ static __always_inline __u32 rl_maglev_pick(const struct rl_listener *l, const s
 	return backend ? *backend : 0;
 }
 
+/* Removes an entry's twin: the reply entry of a client's flow that ended,
+ * or the client's entry of an ended flow whose reply entry is taken over. */
+static __always_inline void rl_ct_forget_twin(const struct rl_ct_entry *e, const struct rl_flow *flow)
+{
+	struct rl_ct_key twin = {};
+
+	rl_ct_twin_key(&twin, e, flow->proto, flow->family);
+	bpf_map_delete_elem(&rl_conntrack, &twin);
+}
+
 /* Writes both entries of a new flow through listener `l` to backend `b`.
  * Returns 0, or the reason it could not. */
 static __always_inline int rl_ct_create(const struct rl_flow *flow, const struct rl_listener *l, __u32 backend_id,
@@ -417,6 +427,18 @@ static __always_inline int rl_ct_create(const struct rl_flow *flow, const struct
 				found = 1;
 				break;
 			}
+			/* Taken: by a flow that ended (idle, or past its FIN/RST
+			 * linger) the port is free again. The LRU evicts only when
+			 * full, and failed inserts never fill it. */
+			struct rl_ct_entry *old = bpf_map_lookup_elem(&rl_conntrack, &rev_key);
+
+			if (old && rl_ct_expired(old, now)) {
+				rl_ct_forget_twin(old, flow);
+				if (bpf_map_update_elem(&rl_conntrack, &rev_key, &rev, BPF_ANY) == 0) {
+					found = 1;
+					break;
+				}
+			}
 		}
 		if (!found)
 			return RL_REASON_GW_NO_PORT;
@@ -427,15 +449,6 @@ static __always_inline int rl_ct_create(const struct rl_flow *flow, const struct
 	rl_ct_key_of(&fwd_key, flow);
 	bpf_map_update_elem(&rl_conntrack, &fwd_key, fwd, BPF_ANY);
 	return 0;
-}
-
-/* Removes the reply entry of a flow that ended (its port is free again). */
-static __always_inline void rl_ct_forget_twin(const struct rl_ct_entry *e, const struct rl_flow *flow)
-{
-	struct rl_ct_key twin = {};
-
-	rl_ct_twin_key(&twin, e, flow->proto, flow->family);
-	bpf_map_delete_elem(&rl_conntrack, &twin);
 }
 
 /* The gateway stage; RL_CONTINUE hands the packet, untouched, to the
