@@ -17,23 +17,9 @@ struct ForwardBench: ParsableCommand {
     @Option(help: "Runs per test and mode (median and spread are reported).")
     var repeats = 5
 
-    struct Sample: Codable {
-        var mode: String
-        var test: String
-        var value: Double
-    }
+    typealias Sample = ComparisonSample
 
-    struct Row: Codable {
-        var test: String
-        var unit: String
-        var routeletMedian: Double
-        var routeletMin: Double
-        var routeletMax: Double
-        var kernelMedian: Double
-        var kernelMin: Double
-        var kernelMax: Double
-        var ratio: Double
-    }
+    typealias Row = ComparisonRow
 
     struct Result: Codable {
         var machine: MachineFacts

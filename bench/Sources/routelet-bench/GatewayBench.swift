@@ -61,23 +61,9 @@ struct GatewayBench: ParsableCommand {
 
     // MARK: Results
 
-    struct Sample: Codable {
-        var mode: String
-        var test: String
-        var value: Double
-    }
+    typealias Sample = ComparisonSample
 
-    struct Row: Codable {
-        var test: String
-        var unit: String
-        var routeletMedian: Double
-        var routeletMin: Double
-        var routeletMax: Double
-        var kernelMedian: Double
-        var kernelMin: Double
-        var kernelMax: Double
-        var ratio: Double
-    }
+    typealias Row = ComparisonRow
 
     /// One case under BPF_PROG_TEST_RUN: medians over the samples, with the
     /// wrapper's restoring subtracted (`net`).
