@@ -136,7 +136,7 @@ public struct MetricsServer: Service {
     /// and per backend endpoint, at most `maxRouteSeries` backends.
     func gatewayCounters(maps: RouterMaps) -> [(name: String, help: String, samples: [(labels: String, value: UInt64)])] {
         guard let gateway = try? GatewayMaps.openPinned(directory: pinDirectory, router: maps),
-              let state = try? gateway.state(), !state.listeners.isEmpty || !state.backends.isEmpty else { return [] }
+              let state = try? gateway.state(tables: false, counters: true), !state.listeners.isEmpty || !state.backends.isEmpty else { return [] }
         let owners = health.listenerOwners
         let listeners = state.listeners.sorted { $0.key < $1.key }.map { key, entry in
             (labels: "listener=\"\(key)\",route=\"\(escaped(owners[key] ?? ""))\"", counter: state.listenerCounters[entry.id] ?? .zero)

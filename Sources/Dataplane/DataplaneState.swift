@@ -7,7 +7,10 @@ import NetAddress
 extension DataplaneState {
     /// Reads everything. `interfaces` limits which interfaces are queried for
     /// filters (default: every interface of the namespace).
-    public static func read(maps: RouterMaps, gateway: GatewayMaps? = nil, interfaces: [UInt32]? = nil) throws(BPFError) -> DataplaneState {
+    /// `gatewayCounters`: also the listeners' and backends' counters (for
+    /// `routelet dump`; a pass does not need them).
+    public static func read(maps: RouterMaps, gateway: GatewayMaps? = nil, gatewayCounters: Bool = false,
+                            interfaces: [UInt32]? = nil) throws(BPFError) -> DataplaneState {
         var state = DataplaneState()
         for ifindex in interfaces ?? Interfaces.all().keys.sorted() {
             if let attachment = try TC.query(ifindex: ifindex), attachment.isRouter {
@@ -20,7 +23,7 @@ extension DataplaneState {
         state.localAddresses = try maps.localAddresses()
         state.routeCounters = try maps.routeCounters()
         state.reasonCounters = try maps.reasonCounters()
-        if let gateway { state.gateway = try gateway.state() }
+        if let gateway { state.gateway = try gateway.state(counters: gatewayCounters) }
         return state
     }
 }

@@ -211,12 +211,15 @@ public struct GatewayMaps: Sendable {
         values.reduce(.zero) { $0 + FlowCounter(packets: $1.packets, bytes: $1.bytes, flows: $1.flows) }
     }
 
-    /// The gateway part of the actual state.
-    public func state() throws(BPFError) -> GatewayState {
+    /// The gateway part of the actual state. A reconcile pass needs the
+    /// tables but not the counters (a per-CPU read per listener and per
+    /// backend), the metrics the counters but not the tables.
+    public func state(tables: Bool = true, counters: Bool = false) throws(BPFError) -> GatewayState {
         var state = GatewayState()
         state.listeners = try allListeners()
         state.backends = try allBackends()
-        state.maglev = try allMaglev()
+        if tables { state.maglev = try allMaglev() }
+        guard counters else { return state }
         for entry in state.listeners.values { state.listenerCounters[entry.id] = try listenerCounter(entry.id) }
         for id in state.backends.keys { state.backendCounters[id] = try backendCounter(id) }
         return state

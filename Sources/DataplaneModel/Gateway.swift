@@ -170,7 +170,7 @@ public struct GatewayState: Sendable, Equatable {
     public var backends: [UInt32: BackendEntry] = [:]
     /// listener id -> its Maglev table.
     public var maglev: [UInt32: MaglevState] = [:]
-    /// listener id -> counters (only listeners that exist).
+    /// listener id -> counters (only listeners that exist; read only when asked).
     public var listenerCounters: [UInt32: FlowCounter] = [:]
     /// backend id -> counters (only backends that exist).
     public var backendCounters: [UInt32: FlowCounter] = [:]

@@ -25,7 +25,7 @@ struct Dump: ParsableCommand {
         try dataplane.enterNamespace()
         let maps = try RouterMaps.openPinned(directory: dataplane.bpffsDirectory)
         let gateway = try GatewayMaps.openPinned(directory: dataplane.bpffsDirectory, router: maps)
-        let state = try DataplaneState.read(maps: maps, gateway: gateway)
+        let state = try DataplaneState.read(maps: maps, gateway: gateway, gatewayCounters: true)
         let report = DataplaneReport(state: state, abiVersion: try maps.abiVersion(), names: Interfaces.all())
             .withGateway(state.gateway, conntrack: try gateway.conntrackEntries())
         let status = StatusReport.read(from: stateDir)
