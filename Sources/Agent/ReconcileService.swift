@@ -106,6 +106,8 @@ public struct ReconcileService: Service {
         var lastProblems: [String] = []
         var lastSynced = false
         var lastNodeStatus: RouteletNodeStatus?
+        /// The Maglev tables of the last passes, rebuilt only when they change.
+        let maglev = MaglevCache()
         /// The uid of each table and route, for the Events about them.
         var uids: [String: String] = [:]
         var tableNames: [UInt32: String] = [:]
@@ -147,12 +149,15 @@ public struct ReconcileService: Service {
             desired.gatewayInterfaces = gateway.interfaces
 
             var actual = try DataplaneState.read(maps: dataplane.maps, gateway: dataplane.gateway)
-            var plan = Planner.plan(desired: desired, actual: actual, isCurrent: dataplane.isCurrent, prune: snapshot.synced)
+            maglev.startPass()
+            var plan = Planner.plan(desired: desired, actual: actual, isCurrent: dataplane.isCurrent, prune: snapshot.synced,
+                                    maglev: maglev)
             if plan.operations.contains(where: \.removesBackend) {
                 // Conntrack is walked only now: backends live flows use stay, draining.
                 let active = try dataplane.gateway.activeBackendIDs()
                 actual.gateway.activeBackendIDs = active
-                plan = Planner.plan(desired: desired, actual: actual, isCurrent: dataplane.isCurrent, prune: snapshot.synced)
+                plan = Planner.plan(desired: desired, actual: actual, isCurrent: dataplane.isCurrent, prune: snapshot.synced,
+                                    maglev: maglev)
                 logger.debug("backends with live flows stay while they drain", metadata: ["backends": "\(active.sorted())"])
             }
             let tally: [String: Int]

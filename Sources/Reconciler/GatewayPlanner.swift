@@ -19,7 +19,7 @@ enum GatewayPlanner {
         var removals: [Operation] = []
     }
 
-    static func plan(desired: [ListenerKey: DesiredListener], actual: GatewayState) -> Plan {
+    static func plan(desired: [ListenerKey: DesiredListener], actual: GatewayState, maglev: MaglevCache) -> Plan {
         var plan = Plan()
         let keys = desired.keys.sorted()
 
@@ -66,7 +66,7 @@ enum GatewayPlanner {
             guard let id = listenerIDs[key] else { continue }
             let listener = desired[key]!
             let live = listener.backends.filter { $0.weight > 0 }
-            let slots = Maglev.table(live.map { MaglevBackend(key: $0.endpoint.description, weight: $0.weight) },
+            let slots = maglev.table(live.map { MaglevBackend(key: $0.endpoint.description, weight: $0.weight) },
                                      size: Int(listener.maglevSize))
                 .map { backendIDs[live[Int($0)].endpoint]! }
             if !slots.isEmpty {

@@ -240,3 +240,40 @@ public enum Maglev {
         return result
     }
 }
+
+/// The tables of recent passes, so that a pass rebuilds only the tables
+/// whose backends or size changed: a 16381-slot table costs milliseconds,
+/// and every pass (a link change, a resync) plans every listener again.
+/// Tables unused for a whole pass are dropped, which bounds it.
+public final class MaglevCache {
+    struct Key: Hashable {
+        var backends: [MaglevBackend]
+        var size: Int
+    }
+
+    private var current: [Key: [UInt32]] = [:]
+    private var previous: [Key: [UInt32]] = [:]
+
+    public init() {}
+
+    /// ``Maglev/table(_:size:)``, from the cache when the same table was built this pass or the last.
+    public func table(_ backends: [MaglevBackend], size: Int) -> [UInt32] {
+        let key = Key(backends: backends, size: size)
+        if let table = current[key] ?? previous[key] {
+            current[key] = table
+            return table
+        }
+        let table = Maglev.table(backends, size: size)
+        current[key] = table
+        return table
+    }
+
+    /// Starts a pass: what the last pass did not use goes.
+    public func startPass() {
+        previous = current
+        current = [:]
+    }
+
+    /// Tables held (for tests).
+    var count: Int { Set(current.keys).union(previous.keys).count }
+}

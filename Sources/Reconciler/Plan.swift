@@ -76,8 +76,10 @@ public enum Planner {
     ///   - isCurrent: whether an attached filter runs this agent's program over its maps.
     ///   - prune: false until every source has finished its first full sync:
     ///     nothing is removed before then.
+    ///   - maglev: the Maglev tables of earlier passes (the agent keeps one
+    ///     for its life; nil builds every table).
     public static func plan(desired: DesiredDataplane, actual: DataplaneState,
-                            isCurrent: (TCAttachment) -> Bool, prune: Bool = true) -> Plan {
+                            isCurrent: (TCAttachment) -> Bool, prune: Bool = true, maglev: MaglevCache? = nil) -> Plan {
         // Route ids: the actual entry's id for a key that is already there
         // (counters survive changes and restarts), else a stable hash.
         var usedIDs = Set(actual.routes.values.map(\.id))
@@ -134,7 +136,7 @@ public enum Planner {
         // 2. Routes, new or changed in place.
         operations += keys.filter { actual.routes[$0] != entries[$0] }.map { .setRoute($0, entries[$0]!) }
         // 3. The gateway's backends, Maglev tables and listeners.
-        let gateway = GatewayPlanner.plan(desired: desired.listeners, actual: actual.gateway)
+        let gateway = GatewayPlanner.plan(desired: desired.listeners, actual: actual.gateway, maglev: maglev ?? MaglevCache())
         operations += gateway.operations
         // 4. Bindings, then the filters that use them.
         let interfaces = Set(desired.bindings.keys).union(desired.gatewayInterfaces).sorted()

@@ -333,3 +333,21 @@ struct MaglevTests {
 
 let goldenSmall: [UInt32] = [2, 2, 2, 0, 1, 2, 1, 1, 1, 2, 0, 0, 2]
 let goldenDigest: UInt64 = 13_729_852_211_347_392_498
+
+@Suite("MaglevCache")
+struct MaglevCacheTests {
+    @Test("the cache gives the table Maglev builds, and drops tables a whole pass did not use")
+    func cacheMatchesAndIsBounded() {
+        let cache = MaglevCache()
+        let a = [MaglevBackend(key: "10.0.0.1:80", weight: 1), MaglevBackend(key: "10.0.0.2:80", weight: 2)]
+        let b = [MaglevBackend(key: "10.0.0.3:80", weight: 1)]
+        cache.startPass()
+        #expect(cache.table(a, size: 251) == Maglev.table(a, size: 251))
+        #expect(cache.table(b, size: 251) == Maglev.table(b, size: 251))
+        cache.startPass()
+        #expect(cache.table(a, size: 251) == Maglev.table(a, size: 251), "from the last pass")
+        #expect(cache.table(a, size: 257) == Maglev.table(a, size: 257), "another size is another table")
+        cache.startPass()
+        #expect(cache.count == 2, "b went unused for a pass and is gone")
+    }
+}
