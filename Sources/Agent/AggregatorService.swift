@@ -61,30 +61,20 @@ final class Aggregator: Sendable {
         self.logger = logger
     }
 
-    /// A RouteTable as watched, and decoded once when it arrives (a pass
-    /// runs on every RouteletNode change; it must not decode every table).
-    struct Table {
+    /// An object as watched, and decoded once when it arrives (a pass runs
+    /// on every RouteletNode change; it must not decode every object).
+    struct Watched<Resource> {
         var object: JSONValue
-        var table: RouteTable
+        var resource: Resource
 
-        init?(_ object: JSONValue) {
-            guard let table = try? RouteTable.decode(from: object) else { return nil }
+        init?(_ object: JSONValue, _ decode: (JSONValue) throws -> Resource) {
+            guard let resource = try? decode(object) else { return nil }
             self.object = object
-            self.table = table
+            self.resource = resource
         }
     }
-
-    /// A GatewayRoute as watched, decoded once.
-    struct Route {
-        var object: JSONValue
-        var route: GatewayRoute
-
-        init?(_ object: JSONValue) {
-            guard let route = try? GatewayRoute.decode(from: object) else { return nil }
-            self.object = object
-            self.route = route
-        }
-    }
+    typealias Table = Watched<RouteTable>
+    typealias Route = Watched<GatewayRoute>
 
     struct State {
         var tables: [String: Table] = [:]
@@ -101,14 +91,14 @@ final class Aggregator: Sendable {
         try await withThrowingDiscardingTaskGroup { group in
             group.addTask { [self] in
                 for try await change in client.changes(of: .routeTables) {
-                    state.withLock { $0.apply(change, kind: "tables") { $0.tables[$1] = $2.flatMap(Table.init) } }
+                    state.withLock { $0.apply(change, kind: "tables") { $0.tables[$1] = $2.flatMap { Table($0, RouteTable.decode(from:)) } } }
                     mark.yield()
                 }
             }
             group.addTask { [self] in
                 for try await change in client.changes(of: .gatewayRoutes) {
                     state.withLock { $0.apply(change, kind: "routes", key: { "\($0.metadata("namespace") ?? "")/\($0.metadata("name") ?? "")" }) {
-                        $0.routes[$1] = $2.flatMap(Route.init)
+                        $0.routes[$1] = $2.flatMap { Route($0, GatewayRoute.decode(from:)) }
                     } }
                     mark.yield()
                 }
@@ -153,54 +143,60 @@ final class Aggregator: Sendable {
     /// Writes each table and route whose aggregate changed; returns how many writes failed.
     func writeChanged(_ snapshot: State) async -> Int {
         let nodes = snapshot.nodes.map { Aggregation.Node(name: $0.key, labels: $0.value) }
+        let now = Date().ISO8601Format()
         var failures = 0
         for (key, watched) in snapshot.routes.sorted(by: { $0.key < $1.key }) {
-            let route = watched.route
-            let status = Aggregation.status(of: route, nodes: nodes, reports: snapshot.reports, previous: route.status,
-                                            now: Date().ISO8601Format())
+            let route = watched.resource
+            let status = Aggregation.status(of: route, nodes: nodes, reports: snapshot.reports, previous: route.status, now: now)
             guard status != route.status else { continue }
-            var updated = watched.object
-            do {
-                updated["status"] = try JSONValue(encoding: status)
-                let written = try await client.replace(.gatewayRoutes, updated, namespace: route.metadata.namespace, subresource: "status")
-                state.withLock { $0.routes[key] = Route(written) }
-                AgentMetrics.statusWrite("gatewayroute")
-                logger.info("GatewayRoute status written", metadata: [
-                    "route": "\(key)", "nodes": "\(status.nodesReady)", "backends": "\(status.backendsReady)",
-                    "programmed": "\(status.condition("Programmed")?.status.rawValue ?? "")",
-                ])
-            } catch let error as KubeError where error.isConflict || error.isNotFound {
-                // Changed or deleted meanwhile: the watch delivers the news.
-            } catch {
-                failures += 1
-                logger.warning("cannot write GatewayRoute status", metadata: ["route": "\(key)", "error": "\(error)"])
+            switch await write(status, into: watched.object, of: .gatewayRoutes, namespace: route.metadata.namespace, kind: "GatewayRoute",
+                               metadata: ["route": "\(key)", "nodes": "\(status.nodesReady)", "backends": "\(status.backendsReady)",
+                                          "programmed": "\(status.condition("Programmed")?.status.rawValue ?? "")"]) {
+            case .written(let object): state.withLock { $0.routes[key] = Route(object, GatewayRoute.decode(from:)) }
+            case .skipped: break
+            case .failed: failures += 1
             }
         }
         for (name, watched) in snapshot.tables.sorted(by: { $0.key < $1.key }) {
-            let table = watched.table
-            let status = Aggregation.status(of: table, nodes: nodes, reports: snapshot.reports, previous: table.status,
-                                            now: Date().ISO8601Format())
+            let table = watched.resource
+            let status = Aggregation.status(of: table, nodes: nodes, reports: snapshot.reports, previous: table.status, now: now)
             guard status != table.status else { continue }
-            var updated = watched.object
-            do {
-                updated["status"] = try JSONValue(encoding: status)
-                let written = try await client.replace(.routeTables, updated, subresource: "status")
-                // The watch brings the same object; keeping it now avoids a
-                // second write if another change arrives first.
-                state.withLock { $0.tables[name] = Table(written) }
-                AgentMetrics.statusWrite("routetable")
-                logger.info("RouteTable status written", metadata: [
-                    "table": "\(name)", "nodes": "\(status.nodesReady)",
-                    "programmed": "\(status.condition("Programmed")?.status.rawValue ?? "")",
-                ])
-            } catch let error as KubeError where error.isConflict || error.isNotFound {
-                // Changed or deleted meanwhile: the watch delivers the news, and a new pass follows.
-            } catch {
-                failures += 1
-                logger.warning("cannot write RouteTable status", metadata: ["table": "\(name)", "error": "\(error)"])
+            switch await write(status, into: watched.object, of: .routeTables, namespace: nil, kind: "RouteTable",
+                               metadata: ["table": "\(name)", "nodes": "\(status.nodesReady)",
+                                          "programmed": "\(status.condition("Programmed")?.status.rawValue ?? "")"]) {
+            case .written(let object): state.withLock { $0.tables[name] = Table(object, RouteTable.decode(from:)) }
+            case .skipped: break
+            case .failed: failures += 1
             }
         }
         return failures
+    }
+
+    enum WriteOutcome {
+        /// The object as written: kept at once, so that a change arriving
+        /// before the watch brings it back causes no second write.
+        case written(JSONValue)
+        /// Changed or deleted meanwhile: the watch delivers the news, and a new pass follows.
+        case skipped
+        case failed
+    }
+
+    /// Writes `status` into `object` through its `/status` subresource.
+    func write(_ status: some Encodable, into object: JSONValue, of resource: KubeResource, namespace: String?, kind: String,
+               metadata: Logger.Metadata) async -> WriteOutcome {
+        var updated = object
+        do {
+            updated["status"] = try JSONValue(encoding: status)
+            let written = try await client.replace(resource, updated, namespace: namespace, subresource: "status")
+            AgentMetrics.statusWrite(kind.lowercased())
+            logger.info("\(kind) status written", metadata: metadata)
+            return .written(written)
+        } catch let error as KubeError where error.isConflict || error.isNotFound {
+            return .skipped
+        } catch {
+            logger.warning("cannot write \(kind) status", metadata: metadata.merging(["error": "\(error)"]) { $1 })
+            return .failed
+        }
     }
 }
 
