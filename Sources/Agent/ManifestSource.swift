@@ -197,7 +197,7 @@ extension ManifestError: Error {
 /// The objects the agent programs from manifests. An invalid edit never
 /// takes effect: the last valid version of that object stays until the
 /// edit is fixed, and so do all objects of a file that can't be parsed at all.
-public struct TableStore: Sendable {
+public struct ManifestStore: Sendable {
     struct Record: Sendable {
         var object: SourceObject
         var file: String

@@ -14,7 +14,7 @@ import ServiceLifecycle
 /// is on shutdown.
 public struct ReconcileService: Service {
     let configuration: AgentConfiguration
-    let source: any TableSource
+    let source: any ObjectSource
     let facts: any NodeFactsProvider
     /// Where the node's status goes besides the log and status.json (the
     /// RouteletNode, when the tables come from the Kubernetes API).
@@ -23,7 +23,7 @@ public struct ReconcileService: Service {
     let health: AgentHealth?
     let logger: Logger
 
-    public init(configuration: AgentConfiguration, source: any TableSource, facts: any NodeFactsProvider,
+    public init(configuration: AgentConfiguration, source: any ObjectSource, facts: any NodeFactsProvider,
                 publisher: (any NodeStatusPublisher)? = nil, health: AgentHealth? = nil, logger: Logger) {
         self.configuration = configuration
         self.source = source
@@ -95,7 +95,7 @@ public struct ReconcileService: Service {
     /// The state one pass hands to the next.
     struct Loop {
         let configuration: AgentConfiguration
-        let source: any TableSource
+        let source: any ObjectSource
         let facts: any NodeFactsProvider
         let publisher: (any NodeStatusPublisher)?
         let health: AgentHealth?
@@ -112,7 +112,7 @@ public struct ReconcileService: Service {
         var uids: [String: String] = [:]
         var tableNames: [UInt32: String] = [:]
 
-        init(configuration: AgentConfiguration, source: any TableSource, facts: any NodeFactsProvider,
+        init(configuration: AgentConfiguration, source: any ObjectSource, facts: any NodeFactsProvider,
              publisher: (any NodeStatusPublisher)?, health: AgentHealth?, restoredAt: String?, logger: Logger) {
             self.configuration = configuration
             self.source = source

@@ -63,7 +63,7 @@ struct AgentCommand: AsyncParsableCommand {
             logger.info("routelet agent starting", metadata: [
                 "version": "\(RouteletVersion.string)", "node": "\(configuration.nodeName)", "manifests": "\(manifests)",
             ])
-            let source = ManifestTableSource(directory: manifests)
+            let source = ManifestObjectSource(directory: manifests)
             services.append(.init(service: ReconcileService(configuration: configuration, source: source, facts: facts, health: health, logger: logger)))
         } else {
             let config: KubeConfig
@@ -171,7 +171,7 @@ struct AgentOptions: ParsableArguments {
         let namespace = self.namespace
             ?? ProcessInfo.processInfo.environment["POD_NAMESPACE"].flatMap { $0.isEmpty ? nil : $0 }
             ?? configNamespace ?? "routelet-system"
-        let source = KubernetesTableSource(client: client, nodeName: configuration.nodeName, logger: logger)
+        let source = KubernetesObjectSource(client: client, nodeName: configuration.nodeName, logger: logger)
         let writer = RouteletNodeWriter(client: client, nodeName: configuration.nodeName, logger: logger)
         return [
             .init(service: ReconcileService(configuration: configuration, source: source, facts: facts, publisher: writer,

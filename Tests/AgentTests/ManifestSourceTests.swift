@@ -70,7 +70,7 @@ func routeTableYAML(_ name: String, routes: String = "- {destination: 10.0.0.0/8
     @Test func theLastValidVersionStaysUntilAnEditIsFixed() throws {
         let dir = try ManifestDir()
         defer { dir.remove() }
-        var store = TableStore()
+        var store = ManifestStore()
         try dir.write("t.yaml", routeTableYAML("t"))
         try dir.write("u.yaml", routeTableYAML("u"))
         #expect(store.update(with: try ManifestDirectory.scan(dir.path)))

@@ -10,7 +10,7 @@ import Synchronization
 /// labels from its Node object. Objects the agent finds invalid (it never
 /// trusts its input, even after the API server validated it) are reported
 /// and leave the last valid version in place, as with manifests.
-public final class KubernetesTableSource: TableSource {
+public final class KubernetesObjectSource: ObjectSource {
     let client: KubeClient
     let nodeName: String
     let logger: Logger

@@ -64,7 +64,7 @@ extension SourceSnapshot {
 
 /// Where the agent's objects come from: a manifest directory, or the
 /// Kubernetes API. Both feed the same loop, one snapshot of every kind.
-public protocol TableSource: Sendable {
+public protocol ObjectSource: Sendable {
     /// Follows the input until cancelled, calling `changed` whenever the
     /// tables or the node's labels may have changed.
     func watch(changed: @escaping @Sendable () -> Void) async throws
@@ -77,10 +77,10 @@ public protocol TableSource: Sendable {
 /// RouteTables, GatewayRoutes, Services and EndpointSlices from `*.yaml`,
 /// `*.yml` and `*.json` files of a directory, polled for changes (names,
 /// sizes, mtimes).
-public final class ManifestTableSource: TableSource {
+public final class ManifestObjectSource: ObjectSource {
     public let directory: String
     public let pollInterval: Duration
-    private let store = Mutex<TableStore?>(nil)
+    private let store = Mutex<ManifestStore?>(nil)
 
     public init(directory: String, pollInterval: Duration = .milliseconds(500)) {
         self.directory = directory
@@ -101,7 +101,7 @@ public final class ManifestTableSource: TableSource {
 
     public func snapshot(reread: Bool) throws -> SourceSnapshot {
         let cached = store.withLock { $0 }
-        var current = cached ?? TableStore()
+        var current = cached ?? ManifestStore()
         if reread || cached == nil {
             current.update(with: try ManifestDirectory.scan(directory))
             store.withLock { $0 = current }
