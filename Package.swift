@@ -52,6 +52,10 @@ let package = Package(
         // compile (tables + node facts -> desired) and diff (desired + actual -> operations). Pure.
         .target(name: "Reconciler", dependencies: ["RouteletAPI", "DataplaneModel", "NetAddress"]),
 
+        // The HTTP gateway's configuration (the snapshot the agent writes) and
+        // its request matching and weighted choice. Pure.
+        .target(name: "GatewayConfig"),
+
         // libbpf: the embedded router object, pinned maps, TC attach, actual state.
         .target(
             name: "Dataplane",
@@ -147,6 +151,7 @@ let package = Package(
         .target(name: "NetLab", dependencies: ["Dataplane", "CRouteletSys"]),
 
         .testTarget(name: "JSONValueTests", dependencies: ["JSONValue"]),
+        .testTarget(name: "GatewayConfigTests", dependencies: ["GatewayConfig"]),
         .testTarget(name: "SchemaTests", dependencies: ["Schema", "RouteletAPI", "YAML", "JSONValue"]),
         .testTarget(name: "YAMLTests", dependencies: ["YAML", "JSONValue"]),
         .testTarget(name: "RouteletAPITests", dependencies: ["RouteletAPI", "YAML", "NetAddress", "JSONValue"]),
