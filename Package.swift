@@ -50,7 +50,7 @@ let package = Package(
         .target(name: "DataplaneModel", dependencies: ["NetAddress"]),
 
         // compile (tables + node facts -> desired) and diff (desired + actual -> operations). Pure.
-        .target(name: "Reconciler", dependencies: ["RouteletAPI", "DataplaneModel", "NetAddress"]),
+        .target(name: "Reconciler", dependencies: ["RouteletAPI", "DataplaneModel", "NetAddress", "GatewayConfig"]),
 
         // The HTTP gateway's configuration (the snapshot the agent writes) and
         // its request matching and weighted choice. Pure.
@@ -109,7 +109,7 @@ let package = Package(
         .target(
             name: "Agent",
             dependencies: [
-                "Dataplane", "Reconciler", "RouteletAPI", "YAML", "JSONValue", "Netlink", "KubeClient", "DataplaneModel",
+                "Dataplane", "Reconciler", "RouteletAPI", "YAML", "JSONValue", "Netlink", "KubeClient", "DataplaneModel", "GatewayConfig", "CRouteletSys",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -124,6 +124,7 @@ let package = Package(
                 "Dataplane",
                 "Agent",
                 "APIServer",
+                "GatewayConfig",
                 "KubeClient",
                 "JSONValue",
                 "CRouteletSys",
@@ -155,7 +156,7 @@ let package = Package(
         .testTarget(name: "SchemaTests", dependencies: ["Schema", "RouteletAPI", "YAML", "JSONValue"]),
         .testTarget(name: "YAMLTests", dependencies: ["YAML", "JSONValue"]),
         .testTarget(name: "RouteletAPITests", dependencies: ["RouteletAPI", "YAML", "NetAddress", "JSONValue"]),
-        .testTarget(name: "ReconcilerTests", dependencies: ["Reconciler", "RouteletAPI", "DataplaneModel", "NetAddress", "YAML", "JSONValue"]),
+        .testTarget(name: "ReconcilerTests", dependencies: ["Reconciler", "GatewayConfig", "RouteletAPI", "DataplaneModel", "NetAddress", "YAML", "JSONValue"]),
         .testTarget(name: "AgentTests", dependencies: ["Agent", "Reconciler", "Dataplane", "NetLab", "KubeClient", "JSONValue", "RouteletAPI", "YAML", "routelet"]),
         .testTarget(name: "NetlinkTests", dependencies: ["Netlink", "NetAddress", "CRouteletSys"]),
         .testTarget(name: "KubeClientTests", dependencies: ["KubeClient", "JSONValue", "NetLab", "routelet"]),

@@ -75,6 +75,7 @@ public struct Problem: Error, Hashable, Sendable, CustomStringConvertible {
         case noSNATAddress = "NoSNATAddress"
         case tooManyListeners = "TooManyListeners"
         case unsupportedField = "UnsupportedField"
+        case gatewayNotServing = "GatewayNotServing"
     }
 
     public var reason: Reason

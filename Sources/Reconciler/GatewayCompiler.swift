@@ -1,4 +1,5 @@
 import DataplaneModel
+import GatewayConfig
 import NetAddress
 import RouteletAPI
 
@@ -44,6 +45,8 @@ public struct GatewayCompilation: Hashable, Sendable {
     public var listeners: [ListenerKey: DesiredListener] = [:]
     public var interfaces: Set<UInt32> = []
     public var verdicts: [GatewayVerdict] = []
+    /// The HTTP and HTTPS listeners `routelet gateway` serves, by address and port.
+    public var httpListeners: [HTTPListenerConfig] = []
 }
 
 /// compile for GatewayRoutes: routes, endpoints and node facts in, the
@@ -83,13 +86,13 @@ public enum GatewayCompiler {
                 continue
             }
             let portText = address.family == .v6 ? "[\(address)]:\(listener.port)" : "\(address):\(listener.port)"
-            if let earlier = protocolOfPort[portText], earlier != proto, !(earlier.isHTTP && proto.isHTTP) {
+            if let earlier = protocolOfPort[portText], earlier != proto {
                 verdict.problems.append(Problem(.listenerConflict, "\(portText) already carries \(earlier) for an older GatewayRoute"))
                 continue
             }
             protocolOfPort[portText] = protocolOfPort[portText] ?? proto
-            guard proto.isLayer4 else {
-                verdict.problems.append(Problem(.unsupportedProtocol, "\(proto) listeners are served by `routelet gateway`, which does not run on this node yet"))
+            if proto.isHTTP {
+                compileHTTP(route, namespace: namespace, address: address, node: node, endpoints: endpoints, into: &result, verdict: &verdict)
                 continue
             }
             // Fail closed: a source filter this node cannot enforce must not
@@ -177,6 +180,36 @@ public enum GatewayCompiler {
                 backends: order.map { DesiredBackend(endpoint: $0, weight: UInt32(min(backends[$0]!, UInt64(UInt32.max)))) })
         }
         return result
+    }
+
+    /// An HTTP or HTTPS route: its rules join the listener's in the gateway
+    /// snapshot (routes arrive oldest first, the snapshot's order).
+    static func compileHTTP(_ route: GatewayRoute, namespace: String, address: IPAddress, node: NodeFacts, endpoints: EndpointIndex,
+                            into result: inout GatewayCompilation, verdict: inout GatewayVerdict) {
+        // Fail closed, as for TCP: an unenforced source filter must not look enforced.
+        if route.spec.sourceRanges != nil {
+            verdict.problems.append(Problem(.unsupportedField, "spec.sourceRanges is not enforced on this node yet; the listener is not served"))
+            return
+        }
+        if route.spec.rateLimit != nil {
+            verdict.problems.append(Problem(.unsupportedField, "spec.rateLimit is not enforced on this node yet (the listener is served without it)"))
+        }
+        if node.addresses.contains(address) {
+            verdict.problems.append(Problem(.listenerIsNodeAddress, "listener address \(address) is one of this node's own addresses"))
+            return
+        }
+        let listener = route.spec.listener
+        let compiled = HTTPGatewayCompiler.route(route, namespace: namespace, family: address.family, endpoints: endpoints)
+        verdict.problems += compiled.problems
+        verdict.readyEndpoints = compiled.readyEndpoints
+        verdict.totalEndpoints = compiled.totalEndpoints
+        let text = address.description
+        if let index = result.httpListeners.firstIndex(where: { $0.address == text && $0.port == listener.port }) {
+            result.httpListeners[index].routes.append(compiled.config)
+        } else {
+            result.httpListeners.append(HTTPListenerConfig(address: text, port: listener.port, protocol: listener.protocol.rawValue,
+                                                           routes: [compiled.config]))
+        }
     }
 
     /// Older first: creationTimestamp, then namespace and name.

@@ -32,14 +32,14 @@ func tcpRoute(_ name: String, port: Int = 80, proto: String = "TCP", extra: Stri
     """
 }
 
-private func service(_ name: String, port: Int = 80, portName: String = "http") throws -> KubernetesService {
+func service(_ name: String, port: Int = 80, portName: String = "http") throws -> KubernetesService {
     try KubernetesService.decode(from: JSONValue(jsonData: Data("""
         {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "\(name)", "namespace": "shop"},
          "spec": {"ports": [{"name": "\(portName)", "port": \(port), "targetPort": 8080}]}}
         """.utf8)))
 }
 
-private func slice(_ service: String, endpoints: [(String, Bool?, Bool?)], port: Int = 8080) throws -> EndpointSlice {
+func slice(_ service: String, endpoints: [(String, Bool?, Bool?)], port: Int = 8080) throws -> EndpointSlice {
     let items = endpoints.map { address, ready, terminating in
         var conditions: [String] = []
         if let ready { conditions.append("\"ready\": \(ready)") }
@@ -55,7 +55,7 @@ private func slice(_ service: String, endpoints: [(String, Bool?, Bool?)], port:
 }
 
 /// A node whose eth1 (ifindex 11) holds 192.0.2.10/24 and eth2 (12) 203.0.113.1/24.
-private func gatewayNode() -> NodeFacts {
+func gatewayNode() -> NodeFacts {
     var facts = node()
     facts.interfaceAddresses = [
         .init(ifindex: 11, address: address("192.0.2.10"), prefixLength: 24),
@@ -137,7 +137,8 @@ private let listenerKey = ListenerKey(address: IPAddress("198.51.100.10")!, port
         let byName = Dictionary(uniqueKeysWithValues: result.verdicts.map { ($0.name, $0) })
         #expect(byName["own"]?.problems.first?.reason == .listenerIsNodeAddress)
         #expect(byName["ghost"]?.problems.first?.reason == .interfaceNotFound)
-        #expect(byName["web"]?.problems.first?.reason == .unsupportedProtocol)
+        #expect(byName["web"]?.isProgrammed == true, "HTTP goes to the gateway snapshot: \(byName["web"]!.problems)")
+        #expect(result.httpListeners.map(\.hostPort) == ["198.51.100.10:82"])
         #expect(result.listeners.isEmpty && result.interfaces.isEmpty)
     }
 
