@@ -12,14 +12,19 @@ public struct AgentConfiguration: Sendable {
     public var stateDirectory: String?
     /// Reported in the RouteletNode status.
     public var agentVersion: String
+    /// Where the HTTP gateway's snapshot is written (shared with `routelet
+    /// gateway`); nil writes none.
+    public var gatewayDirectory: String?
 
     public init(nodeName: String, nodeLabels: [String: String] = [:], pinDirectory: String = BPFFS.defaultDirectory,
-                resyncPeriod: Duration = .seconds(30), stateDirectory: String? = nil, agentVersion: String = "dev") {
+                resyncPeriod: Duration = .seconds(30), stateDirectory: String? = nil, agentVersion: String = "dev",
+                gatewayDirectory: String? = nil) {
         self.nodeName = nodeName
         self.nodeLabels = nodeLabels
         self.pinDirectory = pinDirectory
         self.resyncPeriod = resyncPeriod
         self.stateDirectory = stateDirectory
         self.agentVersion = agentVersion
+        self.gatewayDirectory = gatewayDirectory
     }
 }

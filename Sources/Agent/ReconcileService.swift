@@ -1,5 +1,6 @@
 import Dataplane
 import Foundation
+import GatewayConfig
 import KubeClient
 import Logging
 import Reconciler
@@ -34,7 +35,7 @@ public struct ReconcileService: Service {
     }
 
     enum Trigger: String, Sendable {
-        case start, tables, links, resync, retry
+        case start, tables, links, resync, retry, gateway
     }
 
     public func run() async throws {
@@ -57,6 +58,19 @@ public struct ReconcileService: Service {
                 }
                 if let publisher {
                     group.addTask { try await publisher.run() }
+                }
+                if let directory = configuration.gatewayDirectory {
+                    // What the gateway serves is part of the status: look again when it reports.
+                    group.addTask {
+                        let url = URL(fileURLWithPath: directory)
+                        var last = GatewayServingStatus.load(from: url)
+                        while !Task.isCancelled {
+                            try await Task.sleep(for: .milliseconds(250))
+                            let now = GatewayServingStatus.load(from: url)
+                            if now != last { continuation.yield(.gateway) }
+                            last = now
+                        }
+                    }
                 }
                 group.addTask {
                     // The data plane is opened and used by this task alone.
@@ -108,6 +122,8 @@ public struct ReconcileService: Service {
         var lastNodeStatus: RouteletNodeStatus?
         /// The Maglev tables of the last passes, rebuilt only when they change.
         let maglev = MaglevCache()
+        /// The HTTP gateway's snapshot, when the agent feeds one.
+        let gatewaySnapshots: GatewaySnapshotWriter?
         /// The uid of each table and route, for the Events about them.
         var uids: [String: String] = [:]
         var tableNames: [UInt32: String] = [:]
@@ -121,12 +137,13 @@ public struct ReconcileService: Service {
             self.health = health
             self.restoredAt = restoredAt
             self.logger = logger
+            gatewaySnapshots = configuration.gatewayDirectory.map { GatewaySnapshotWriter(directory: URL(fileURLWithPath: $0), logger: logger) }
         }
 
         mutating func pass(trigger: Trigger, dataplane: Dataplane) throws {
             let started = ContinuousClock.now
             passes += 1
-            let snapshot = try source.snapshot(reread: trigger != .links)
+            let snapshot = try source.snapshot(reread: trigger != .links && trigger != .gateway)
             if snapshot.problems != lastProblems {
                 for problem in snapshot.problems where !lastProblems.contains(problem) {
                     logger.warning("invalid input", metadata: ["error": "\(problem)"])
@@ -147,6 +164,24 @@ public struct ReconcileService: Service {
             var desired = compilation.desired
             desired.listeners = gateway.listeners
             desired.gatewayInterfaces = gateway.interfaces
+            // The gateway binds new listeners from the snapshot while this
+            // pass hands their packets to it; a removed listener's packets
+            // stop before its socket closes on the next read of the file.
+            // Before the first full read the routes are a partial view: the
+            // gateway keeps serving the last snapshot instead of losing listeners.
+            if snapshot.synced {
+                try gatewaySnapshots?.update(node: node.name, listeners: gateway.httpListeners, checkDisk: trigger == .resync)
+            }
+            var gatewayVerdicts = gateway.verdicts
+            if let writer = gatewaySnapshots {
+                let serving = writer.servingProblems(listeners: gateway.httpListeners)
+                for index in gatewayVerdicts.indices where gatewayVerdicts[index].problems.isEmpty {
+                    let listener = gatewayVerdicts[index].listener
+                    if let problem = serving.first(where: { listener.hasPrefix($0.key + "/") })?.value {
+                        gatewayVerdicts[index].problems.append(problem)
+                    }
+                }
+            }
 
             var actual = try DataplaneState.read(maps: dataplane.maps, gateway: dataplane.gateway)
             maglev.startPass()
@@ -183,7 +218,7 @@ public struct ReconcileService: Service {
                 logger.debug("pass done", metadata: metadata)
             }
 
-            let status = StatusReport(node: node.name, verdicts: compilation.verdicts, gatewayVerdicts: gateway.verdicts,
+            let status = StatusReport(node: node.name, verdicts: compilation.verdicts, gatewayVerdicts: gatewayVerdicts,
                                       inputProblems: snapshot.problems)
             if status != lastStatus {
                 for table in status.tables {
@@ -205,7 +240,7 @@ public struct ReconcileService: Service {
             // Before the first full read, the verdicts describe a partial view: not worth a write.
             guard snapshot.synced else { return }
             uids = snapshot.uids
-            publish(NodeStatusBuilder.status(verdicts: compilation.verdicts, gatewayVerdicts: gateway.verdicts,
+            publish(NodeStatusBuilder.status(verdicts: compilation.verdicts, gatewayVerdicts: gatewayVerdicts,
                                              agentVersion: configuration.agentVersion, restoredAt: restoredAt, failure: nil))
         }
 

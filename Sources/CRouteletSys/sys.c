@@ -1,5 +1,7 @@
 #define _GNU_SOURCE
 #include <pthread.h>
+#include <signal.h>
+#include <spawn.h>
 #include <sched.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -55,4 +57,30 @@ int rl_set_link_up(const char *name, int up)
 
 int rl_accept_nonblock_cloexec(int listener) {
     return accept4(listener, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+}
+
+int rl_spawn(const char *path, char *const argv[], char *const envp[], int *pid_out)
+{
+	posix_spawn_file_actions_t actions;
+	posix_spawnattr_t attributes;
+	sigset_t none, all;
+	pid_t pid;
+	int result;
+
+	if ((result = posix_spawn_file_actions_init(&actions)) != 0)
+		return result;
+	/* Nothing but stdin, stdout and stderr: no map, socket or lock of the parent. */
+	posix_spawn_file_actions_addclosefrom_np(&actions, 3);
+	posix_spawnattr_init(&attributes);
+	sigemptyset(&none);
+	sigfillset(&all);
+	posix_spawnattr_setsigmask(&attributes, &none);
+	posix_spawnattr_setsigdefault(&attributes, &all);
+	posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+	result = posix_spawn(&pid, path, &actions, &attributes, argv, envp);
+	posix_spawn_file_actions_destroy(&actions);
+	posix_spawnattr_destroy(&attributes);
+	if (result == 0)
+		*pid_out = pid;
+	return result;
 }

@@ -58,7 +58,7 @@ struct AgentCommand: AsyncParsableCommand {
         let configuration = agent.configuration(nodeLabels: try parseLabels(nodeLabels))
         let facts = try NetlinkNodeFacts(logger: logger)
         let health = AgentHealth()
-        var services = try agent.metricsServices(health: health, logger: logger)
+        var services = try agent.metricsServices(health: health, logger: logger) + agent.gatewayServices(logger: logger)
         if let manifests {
             logger.info("routelet agent starting", metadata: [
                 "version": "\(RouteletVersion.string)", "node": "\(configuration.nodeName)", "manifests": "\(manifests)",
@@ -110,6 +110,22 @@ struct AgentOptions: ParsableArguments {
     @Option(help: "Routes with their own packet and byte series in /metrics, at most (the rest count in their table's totals).")
     var metricsMaxRoutes = 1000
 
+    @Option(help: ArgumentHelp("""
+        How HTTP and HTTPS listeners are served: `child` starts `routelet gateway` beside the agent and keeps it running \
+        (it outlives agent restarts; `routelet cleanup` stops it); `external` leaves it to a process of its own \
+        (a second container) that reads --gateway-dir.
+        """, valueName: "mode"))
+    var gateway: GatewayMode = .child
+
+    @Option(help: ArgumentHelp("Directory the agent writes the gateway's snapshot into, shared with `routelet gateway` (default: <state-dir>/gateway).", valueName: "dir"))
+    var gatewayDir: String?
+
+    @Option(help: ArgumentHelp("With --gateway child: where the gateway writes its access log, one JSON line per request (\"-\": standard output).", valueName: "path"))
+    var accessLog = "-"
+
+    @Option(help: ArgumentHelp("With --gateway child: where the gateway serves its /metrics (\"\" turns it off).", valueName: "[host]:port"))
+    var gatewayMetricsAddr = ":9478"
+
     @Option(help: "Log format: text or json.")
     var logFormat: LogFormatArgument = LogFormatArgument(.text)
 
@@ -160,7 +176,19 @@ struct AgentOptions: ParsableArguments {
 
     func configuration(nodeLabels: [String: String] = [:]) -> AgentConfiguration {
         AgentConfiguration(nodeName: resolvedNodeName, nodeLabels: nodeLabels, pinDirectory: bpffsDirectory,
-                           resyncPeriod: resyncPeriod.duration, stateDirectory: stateDir, agentVersion: RouteletVersion.string)
+                           resyncPeriod: resyncPeriod.duration, stateDirectory: stateDir, agentVersion: RouteletVersion.string,
+                           gatewayDirectory: resolvedGatewayDirectory)
+    }
+
+    var resolvedGatewayDirectory: String { gatewayDir ?? (stateDir as NSString).appendingPathComponent("gateway") }
+
+    /// With --gateway child, the service that keeps `routelet gateway` running.
+    func gatewayServices(logger: Logger) -> [ServiceGroupConfiguration.ServiceConfiguration] {
+        guard gateway == .child else { return [] }
+        let arguments = ["gateway", "--snapshot-dir", resolvedGatewayDirectory, "--access-log", accessLog,
+                         "--metrics-addr", gatewayMetricsAddr, "--log-format", logFormat.format.rawValue, "--log-level", logLevel]
+        return [.init(service: GatewaySupervisor(executable: GatewaySupervisor.currentExecutable(), arguments: arguments,
+                                                 directory: URL(fileURLWithPath: resolvedGatewayDirectory), logger: logger))]
     }
 
     /// The agent against the Kubernetes API: the reconcile loop fed by
@@ -216,6 +244,10 @@ struct DurationArgument: ExpressibleByArgument, Sendable {
     }
 
     var defaultValueDescription: String { "\(duration)" }
+}
+
+enum GatewayMode: String, ExpressibleByArgument, CaseIterable, Sendable {
+    case child, external
 }
 
 struct LogFormatArgument: ExpressibleByArgument, Sendable {

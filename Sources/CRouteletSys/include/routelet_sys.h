@@ -29,4 +29,11 @@ int rl_set_current_thread_name(const char *_Nonnull name);
 /// does. Returns 0, or -1 with errno set.
 int rl_set_link_up(const char *_Nonnull name, int up);
 
+/// posix_spawn(3) of `path` with every descriptor above stderr closed in
+/// the child (no map, socket or lock of the parent leaks into it), and the
+/// signal mask and dispositions reset. Returns 0 with the pid in `pid_out`,
+/// or an error number.
+int rl_spawn(const char *_Nonnull path, char *_Nullable const argv[_Nonnull], char *_Nullable const envp[_Nonnull],
+	     int *_Nonnull pid_out);
+
 #endif
