@@ -672,8 +672,16 @@ def ratios(points, proxies):
         row = {"rules": rules, "mode": mode}
         for a, b in (("routelet", "nginx"), ("routelet", "haproxy"), ("haproxy", "nginx")):
             pa, pb = by.get((rules, mode, a)), by.get((rules, mode, b))
-            row[f"{a}/{b}"] = None if not (pa and pb) else {
-                m: ratio(pa[m], pb[m]) for m in ("rps", "rpsPerCore", "cpuUsPerRequest", "p50Us", "p99Us")}
+            if not (pa and pb):
+                row[f"{a}/{b}"] = None
+                continue
+            metrics = ("rps", "rpsPerCore", "cpuUsPerRequest", "p50Us", "p99Us")
+            row[f"{a}/{b}"] = {m: ratio(pa[m], pb[m]) for m in metrics}
+            # The same ratio within each repetition (the two measured minutes
+            # apart at most), then the median: less sensitive to the drift.
+            pairs = list(zip(pa["samples"], pb["samples"]))
+            row[f"{a}/{b}"]["paired"] = {m: ratio(median([ratio(x.get(m), y.get(m)) for x, y in pairs]), 1)
+                                         for m in metrics}
         out.append(row)
     return out
 
