@@ -183,7 +183,8 @@ def tree_cpu_seconds(pid):
 
 
 def cpu_times():
-    """Per CPU: (busy, softirq, total) jiffies from /proc/stat."""
+    """Per CPU: (busy, softirq, steal, total) jiffies from /proc/stat; busy
+    counts steal (time the hypervisor gave to someone else)."""
     result = {}
     with open("/proc/stat") as f:
         for line in f:
@@ -191,7 +192,7 @@ def cpu_times():
                 name, *values = line.split()
                 v = [int(x) for x in values[:8]]
                 total = sum(v)
-                result[int(name[3:])] = (total - v[3] - v[4], v[6], total)
+                result[int(name[3:])] = (total - v[3] - v[4], v[6], v[7], total)
     return result
 
 
@@ -471,11 +472,13 @@ def run_wrk(lab, args, url, rules, mode, duration, proxy_pid=None):
     point = parse_wrk(result.stdout)
     busy = {}
     for n in stat_after:
-        b0, s0, t0 = stat_before.get(n, (0, 0, 0))
-        b1, s1, t1 = stat_after[n]
-        busy[n] = {"busy": (b1 - b0) / max(t1 - t0, 1), "softirq": (s1 - s0) / max(t1 - t0, 1)}
+        b0, s0, st0, t0 = stat_before.get(n, (0, 0, 0, 0))
+        b1, s1, st1, t1 = stat_after[n]
+        span = max(t1 - t0, 1)
+        busy[n] = {"busy": (b1 - b0) / span, "softirq": (s1 - s0) / span, "steal": (st1 - st0) / span}
     point["cpuBusy"] = {str(n): round(v["busy"], 3) for n, v in busy.items()}
     point["cpuSoftirq"] = {str(n): round(v["softirq"], 3) for n, v in busy.items()}
+    point["cpuSteal"] = {str(n): round(v["steal"], 3) for n, v in busy.items()}
     if proxy_pid:
         point["proxyCpuSeconds"] = round(cpu, 3)
         point["proxyCpuUtilisation"] = round(cpu / wall, 3)
