@@ -47,7 +47,7 @@ def parse_args(argv):
                     "Writes a table to stdout and bench/results/http-gateway.json.",
         epilog="ROUTELET=path picks the routelet binary (default .build/release/routelet, else "
                ".build/debug/routelet); routelet is skipped, with the reason, when there is none or it "
-               "has no `gateway` command. Full run: about 13 minutes with the defaults.",
+               "has no `gateway` command. Full run: about 8.5 minutes with the defaults (2 cores).",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true",
                         help="3 s runs, 1 s warm-up, 1 repetition (a smoke test; numbers are noisier)")
