@@ -170,7 +170,8 @@ public struct ReconcileService: Service {
             // Before the first full read the routes are a partial view: the
             // gateway keeps serving the last snapshot instead of losing listeners.
             if snapshot.synced {
-                try gatewaySnapshots?.update(node: node.name, listeners: gateway.httpListeners, checkDisk: trigger == .resync)
+                try gatewaySnapshots?.update(node: node.name, listeners: gateway.httpListeners, files: gateway.certificateFiles,
+                                             checkDisk: trigger == .resync)
             }
             var gatewayVerdicts = gateway.verdicts
             if let writer = gatewaySnapshots {

@@ -76,6 +76,7 @@ public struct Problem: Error, Hashable, Sendable, CustomStringConvertible {
         case tooManyListeners = "TooManyListeners"
         case unsupportedField = "UnsupportedField"
         case gatewayNotServing = "GatewayNotServing"
+        case invalidCertificateRef = "InvalidCertificateRef"
     }
 
     public var reason: Reason

@@ -1,16 +1,22 @@
+import Foundation
 import DataplaneModel
 import GatewayConfig
 import NetAddress
 import RouteletAPI
 
-/// The Services and EndpointSlices that `service:` backends resolve through.
+/// The Services and EndpointSlices that `service:` backends resolve
+/// through, and the TLS Secrets of HTTPS listeners.
 public struct EndpointIndex: Hashable, Sendable {
     /// "namespace/name" -> Service.
     public var services: [String: KubernetesService]
     /// "namespace/service name" -> its slices.
     public var slices: [String: [EndpointSlice]]
+    /// "namespace/name" -> a `kubernetes.io/tls` Secret an HTTPS listener may name.
+    public var secrets: [String: KubernetesSecret]
 
-    public init(services: [KubernetesService] = [], slices: [EndpointSlice] = []) {
+    public init(services: [KubernetesService] = [], slices: [EndpointSlice] = [], secrets: [KubernetesSecret] = []) {
+        self.secrets = Dictionary(secrets.map { ("\($0.metadata.namespace ?? "default")/\($0.metadata.name ?? "")", $0) },
+                                  uniquingKeysWith: { first, _ in first })
         self.services = Dictionary(services.map { ("\($0.metadata.namespace ?? "default")/\($0.metadata.name ?? "")", $0) },
                                    uniquingKeysWith: { first, _ in first })
         var byService: [String: [EndpointSlice]] = [:]
@@ -37,7 +43,7 @@ public struct GatewayVerdict: Hashable, Sendable {
 
     public var isProgrammed: Bool { problems.isEmpty }
     /// Every backend was found (its Service exists and has the port).
-    public var resolvedRefs: Bool { !problems.contains { $0.reason == .backendNotFound } }
+    public var resolvedRefs: Bool { !problems.contains { $0.reason == .backendNotFound || $0.reason == .invalidCertificateRef } }
 }
 
 /// What compile decided for the gateway stage.
@@ -47,6 +53,9 @@ public struct GatewayCompilation: Hashable, Sendable {
     public var verdicts: [GatewayVerdict] = []
     /// The HTTP and HTTPS listeners `routelet gateway` serves, by address and port.
     public var httpListeners: [HTTPListenerConfig] = []
+    /// The PEM files HTTPS listeners' certificates name, by path relative to
+    /// the snapshot directory (content-addressed: a changed Secret is a new file).
+    public var certificateFiles: [String: Data] = [:]
 }
 
 /// compile for GatewayRoutes: routes, endpoints and node facts in, the
@@ -199,16 +208,44 @@ public enum GatewayCompiler {
             return
         }
         let listener = route.spec.listener
+        var certificate: TLSCertificateConfig?
+        if listener.protocol == .https {
+            let secretName = listener.tls?.secretName ?? ""
+            guard let secret = endpoints.secrets["\(namespace)/\(secretName)"] else {
+                verdict.problems.append(Problem(.invalidCertificateRef, "Secret \(namespace)/\(secretName) not found (an HTTPS listener needs a \(KubernetesSecret.tlsType) Secret)"))
+                return
+            }
+            switch secret.tlsKeyPair() {
+            case .failure(let problem):
+                verdict.problems.append(Problem(.invalidCertificateRef, problem.message))
+                return
+            case .success(let pair):
+                let base = "tls/\(namespace)_\(secretName)-\(HTTPGatewayCompiler.digest(pair.certificate + pair.key))"
+                result.certificateFiles[base + ".crt"] = pair.certificate
+                result.certificateFiles[base + ".key"] = pair.key
+                certificate = TLSCertificateConfig(secret: "\(namespace)/\(secretName)", certificateFile: base + ".crt", keyFile: base + ".key",
+                                                   hostnames: (route.spec.hostnames ?? []).map { $0.lowercased() })
+            }
+        }
         let compiled = HTTPGatewayCompiler.route(route, namespace: namespace, family: address.family, endpoints: endpoints)
         verdict.problems += compiled.problems
         verdict.readyEndpoints = compiled.readyEndpoints
         verdict.totalEndpoints = compiled.totalEndpoints
         let text = address.description
-        if let index = result.httpListeners.firstIndex(where: { $0.address == text && $0.port == listener.port }) {
-            result.httpListeners[index].routes.append(compiled.config)
-        } else {
-            result.httpListeners.append(HTTPListenerConfig(address: text, port: listener.port, protocol: listener.protocol.rawValue,
-                                                           routes: [compiled.config]))
+        let index = result.httpListeners.firstIndex { $0.address == text && $0.port == listener.port } ?? {
+            result.httpListeners.append(HTTPListenerConfig(address: text, port: listener.port, protocol: listener.protocol.rawValue))
+            return result.httpListeners.count - 1
+        }()
+        result.httpListeners[index].routes.append(compiled.config)
+        if let certificate {
+            // One entry per Secret: routes naming the same one share it, with all their hostnames.
+            var certificates = result.httpListeners[index].certificates ?? []
+            if let same = certificates.firstIndex(where: { $0.certificateFile == certificate.certificateFile }) {
+                certificates[same].hostnames += certificate.hostnames.filter { !certificates[same].hostnames.contains($0) }
+            } else {
+                certificates.append(certificate)
+            }
+            result.httpListeners[index].certificates = certificates
         }
     }
 
