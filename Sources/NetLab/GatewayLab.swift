@@ -25,6 +25,10 @@ public final class GatewayLab: Sendable {
     public static let clientAddress = "198.18.10.2"
     public static let tcpPort = 8080
     public static let udpPort = 5353
+    /// Each backend's HTTP/1.1 server (keep-alive): it answers every request
+    /// with JSON {"backend", "method", "path", "peer", "headers"} (header
+    /// names lowercase), and `?bytes=N` with N bytes of "x" instead.
+    public static let httpPort = 8081
 
     public static func backendAddress(_ index: Int) -> String { "198.18.\(21 + index).2" }
     public static func gatewayAddress(backend index: Int) -> String { "198.18.\(21 + index).1" }
@@ -59,6 +63,7 @@ public final class GatewayLab: Sendable {
             for backend in backends {
                 try Traffic.waitForUDPListener(in: backend, port: Self.udpPort)
                 try Self.waitForTCPListener(in: backend, port: Self.tcpPort)
+                try Self.waitForTCPListener(in: backend, port: Self.httpPort)
             }
         } catch {
             started.forEach { _ = $0.stop(signal: SIGKILL) }
@@ -122,6 +127,38 @@ public final class GatewayLab: Sendable {
             while True:
                 _, peer = u.recvfrom(2048)
                 u.sendto(b"\(name) %s" % peer[0].encode(), peer)
+        import http.server, json
+        class HTTP(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+            def log_message(self, *args): pass
+            def answer(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                received = 0
+                while received < length:
+                    chunk = self.rfile.read(min(65536, length - received))
+                    if not chunk: break
+                    received += len(chunk)
+                query = self.path.partition("?")[2]
+                size = next((int(p[6:]) for p in query.split("&") if p.startswith("bytes=")), None)
+                if size is not None:
+                    self.send_response(200); self.send_header("Content-Length", str(size)); self.end_headers()
+                    block = b"x" * 65536
+                    while size > 0:
+                        self.wfile.write(block[:min(size, 65536)]); size -= 65536
+                    return
+                body = json.dumps({"backend": "\(name)", "method": self.command, "path": self.path, "peer": self.client_address[0],
+                                   "received": received, "headers": {k.lower(): v for k, v in self.headers.items()}}).encode() + b"\\n"
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                if self.command != "HEAD": self.wfile.write(body)
+            do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = answer
+        class HTTPServer(http.server.ThreadingHTTPServer):
+            allow_reuse_address = True
+            daemon_threads = True
+            request_queue_size = 512
+        threading.Thread(target=HTTPServer(("0.0.0.0", \(httpPort)), HTTP).serve_forever, daemon=True).start()
         threading.Thread(target=udp, daemon=True).start()
         Server(("0.0.0.0", \(tcpPort)), TCP).serve_forever()
         """
