@@ -163,7 +163,7 @@ let package = Package(
         .testTarget(name: "APIServerTests", dependencies: ["APIServer", "APIStore", "JSONValue", "NetLab", "routelet", "Reconciler", "RouteletAPI", "NetAddress", "DataplaneModel",
                                                            .product(name: "Logging", package: "swift-log")],
                     exclude: ["python"]),
-        .testTarget(name: "DataplaneTests", dependencies: ["Dataplane", "CRouteletABI", "NetLab", "routelet"]),
+        .testTarget(name: "DataplaneTests", dependencies: ["Dataplane", "CRouteletABI", "NetLab", "Netlink", "routelet"]),
     ],
     swiftLanguageModes: [.v6]
 )
