@@ -49,10 +49,15 @@ public struct GatewayCompilation: Hashable, Sendable {
 /// compile for GatewayRoutes: routes, endpoints and node facts in, the
 /// desired listeners and a verdict per selected route out. Pure.
 ///
-/// TCP and UDP listeners are served by the eBPF gateway stage; an older
-/// route keeps a contested listener (creationTimestamp, then namespace and
-/// name). A backend's weight is shared equally by its ready endpoints, the
-/// Gateway API's meaning of a backendRef weight.
+/// TCP and UDP listeners are load balanced by the eBPF gateway stage; an
+/// older route keeps a contested listener (creationTimestamp, then
+/// namespace and name). A backend's weight is shared equally by its ready
+/// endpoints, the Gateway API's meaning of a backendRef weight.
+///
+/// HTTP and HTTPS listeners become local listeners: the eBPF stage hands
+/// their packets to `routelet gateway` on this node (no backends, no
+/// Maglev table here; the HTTP rules are compiled into the gateway's
+/// snapshot elsewhere). Routes on one address and port share its listener.
 public enum GatewayCompiler {
     /// The largest Maglev table a listener may ask for (the ABI's limit).
     public static let maxTableSize = 131_071
@@ -88,10 +93,6 @@ public enum GatewayCompiler {
                 continue
             }
             protocolOfPort[portText] = protocolOfPort[portText] ?? proto
-            guard proto.isLayer4 else {
-                verdict.problems.append(Problem(.unsupportedProtocol, "\(proto) listeners are served by `routelet gateway`, which does not run on this node yet"))
-                continue
-            }
             // Fail closed: a source filter this node cannot enforce must not
             // look enforced, so the listener is not served at all.
             if route.spec.sourceRanges != nil {
@@ -101,15 +102,19 @@ public enum GatewayCompiler {
             if route.spec.rateLimit != nil {
                 verdict.problems.append(Problem(.unsupportedField, "spec.rateLimit is not enforced on this node yet (the listener is served without it)"))
             }
-            if !(route.spec.accessLog?.headers.isEmpty ?? true) {
+            if proto.isLayer4, !(route.spec.accessLog?.headers.isEmpty ?? true) {
                 verdict.problems.append(Problem(.unsupportedField, "spec.accessLog is not logged for TCP listeners on this node yet (the listener is served without it)"))
             }
             if node.addresses.contains(address) {
                 verdict.problems.append(Problem(.listenerIsNodeAddress, "listener address \(address) is one of this node's own addresses"))
                 continue
             }
-            let key = ListenerKey(address: address, port: UInt16(listener.port), proto: proto == .tcp ? .tcp : .udp)
-            if let holder = owners[key] {
+            // HTTP and HTTPS listeners are TCP entries handed to the local
+            // gateway; routes on one address and port share it (the gateway
+            // matches their requests), so only L4 listeners conflict here.
+            let key = ListenerKey(address: address, port: UInt16(listener.port), proto: proto == .udp ? .udp : .tcp)
+            let shared = proto.isHTTP && result.listeners[key]?.local == true
+            if let holder = owners[key], !shared {
                 verdict.problems.append(Problem(.listenerConflict, "listener \(key) belongs to GatewayRoute \(holder) (older)"))
                 continue
             }
@@ -117,14 +122,17 @@ public enum GatewayCompiler {
             var backends: [BackendEntry: UInt64] = [:]
             var order: [BackendEntry] = []
             var total = 0, ready = 0
-            for rule in route.spec.rules.prefix(1) {
+            // L4: one rule, whose backends fill the Maglev table. HTTP: every
+            // rule's backends, resolved here for the status only (the gateway
+            // snapshot carries its own).
+            for rule in route.spec.rules.prefix(proto.isHTTP ? route.spec.rules.count : 1) {
                 for (index, backend) in rule.backends.enumerated() {
                     let resolved = resolve(backend, index: index, namespace: namespace, proto: proto, family: address.family,
                                            endpoints: endpoints)
                     if let problem = resolved.problem { verdict.problems.append(problem) }
                     total += resolved.total
                     ready += resolved.ready.count
-                    guard !resolved.ready.isEmpty else { continue }
+                    guard !resolved.ready.isEmpty, proto.isLayer4 else { continue }
                     // The backend's weight, shared by its endpoints (scaled so integers stay exact enough).
                     let share = backend.effectiveWeight == 0 ? 0 : max(1, UInt64(backend.effectiveWeight) * 1000 / UInt64(resolved.ready.count))
                     for (endpointAddress, port) in resolved.ready {
@@ -151,8 +159,20 @@ public enum GatewayCompiler {
                 }
                 continue
             }
-            guard owners.count < maxListeners else {
+            guard shared || owners.count < maxListeners else {
                 verdict.problems.append(Problem(.tooManyListeners, "this node already serves \(maxListeners) listeners"))
+                continue
+            }
+            if proto.isHTTP {
+                if ready == 0 && !verdict.problems.contains(where: { $0.reason == .backendNotFound }) {
+                    verdict.problems.append(Problem(.noReadyEndpoints, "no backend has a ready endpoint"))
+                }
+                if !shared {
+                    owners[key] = owner
+                    result.listeners[key] = .local(owner: owner)
+                }
+                verdict.interfaces = matched.map(\.name)
+                result.interfaces.formUnion(matched.map(\.ifindex))
                 continue
             }
             let tableSize = listener.effectiveMaglevTableSize
