@@ -109,7 +109,7 @@ let package = Package(
         .target(
             name: "Agent",
             dependencies: [
-                "Dataplane", "Reconciler", "RouteletAPI", "YAML", "JSONValue", "Netlink", "KubeClient", "DataplaneModel",
+                "Dataplane", "Reconciler", "RouteletAPI", "YAML", "JSONValue", "Netlink", "KubeClient", "DataplaneModel", "NetAddress",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -123,6 +123,7 @@ let package = Package(
             dependencies: [
                 "Dataplane",
                 "Agent",
+                "Netlink",
                 "APIServer",
                 "KubeClient",
                 "JSONValue",

@@ -12,14 +12,19 @@ public struct AgentConfiguration: Sendable {
     public var stateDirectory: String?
     /// Reported in the RouteletNode status.
     public var agentVersion: String
+    /// The mark, table and rule priority that hand HTTP/HTTPS listener
+    /// traffic to the local gateway.
+    public var localDelivery: LocalDeliverySettings
 
     public init(nodeName: String, nodeLabels: [String: String] = [:], pinDirectory: String = BPFFS.defaultDirectory,
-                resyncPeriod: Duration = .seconds(30), stateDirectory: String? = nil, agentVersion: String = "dev") {
+                resyncPeriod: Duration = .seconds(30), stateDirectory: String? = nil, agentVersion: String = "dev",
+                localDelivery: LocalDeliverySettings = .default) {
         self.nodeName = nodeName
         self.nodeLabels = nodeLabels
         self.pinDirectory = pinDirectory
         self.resyncPeriod = resyncPeriod
         self.stateDirectory = stateDirectory
         self.agentVersion = agentVersion
+        self.localDelivery = localDelivery
     }
 }

@@ -2,6 +2,7 @@ import Dataplane
 import Foundation
 import KubeClient
 import Logging
+import Netlink
 import Reconciler
 import RouteletAPI
 import ServiceLifecycle
@@ -147,8 +148,12 @@ public struct ReconcileService: Service {
             var desired = compilation.desired
             desired.listeners = gateway.listeners
             desired.gatewayInterfaces = gateway.interfaces
+            desired.localDelivery = configuration.localDelivery
 
             var actual = try DataplaneState.read(maps: dataplane.maps, gateway: dataplane.gateway)
+            // The policy rules and routes are read every pass too: one
+            // removed by hand is put back at the next resync.
+            actual.localDelivery = try LocalDeliveryNetlink.read(table: configuration.localDelivery.table, socket: RouteNetlinkSocket())
             maglev.startPass()
             var plan = Planner.plan(desired: desired, actual: actual, isCurrent: dataplane.isCurrent, prune: snapshot.synced,
                                     maglev: maglev)

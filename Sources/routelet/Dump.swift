@@ -2,6 +2,7 @@ import Agent
 import ArgumentParser
 import Dataplane
 import Foundation
+import Netlink
 
 struct Dump: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -26,8 +27,11 @@ struct Dump: ParsableCommand {
         let maps = try RouterMaps.openPinned(directory: dataplane.bpffsDirectory)
         let gateway = try GatewayMaps.openPinned(directory: dataplane.bpffsDirectory, router: maps)
         let state = try DataplaneState.read(maps: maps, gateway: gateway, gatewayCounters: true)
-        let report = DataplaneReport(state: state, abiVersion: try maps.abiVersion(), names: Interfaces.all())
+        var report = DataplaneReport(state: state, abiVersion: try maps.abiVersion(), names: Interfaces.all())
             .withGateway(state.gateway, conntrack: try gateway.conntrackEntries())
+        report.gatewayMark = state.gatewayMark?.description
+        report.localDelivery = try LocalDeliveryNetlink.read(table: LocalDeliverySettings.default.table, socket: RouteNetlinkSocket())
+            .description
         let status = StatusReport.read(from: stateDir)
         switch output {
         case .table:
@@ -50,10 +54,12 @@ struct DumpOutput: Codable {
 struct CleanupCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cleanup",
-        abstract: "Detach routelet's TC filters and unpin its maps; nothing else.",
+        abstract: "Detach routelet's TC filters, unpin its maps and remove its policy rules and routes; nothing else.",
         discussion: """
-            Filters are removed from the interfaces of the current (or --netns) network \
-            namespace only. Traffic on those interfaces goes back to the kernel's own routing.
+            Filters, and the policy rules and local routes that deliver HTTP/HTTPS listener traffic to \
+            `routelet gateway` (those tagged with protocol \(LocalDeliverySettings.protocolNumber)), are removed \
+            in the current (or --netns) network namespace only. Traffic on those interfaces goes back to \
+            the kernel's own routing.
             """
     )
 
@@ -64,5 +70,8 @@ struct CleanupCommand: ParsableCommand {
         let report = try Cleanup.run(pinDirectory: dataplane.bpffsDirectory)
         print("detached from: \(report.detached.isEmpty ? "(no interface)" : report.detached.joined(separator: ", "))")
         print("unpinned: \(report.unpinned.isEmpty ? "(nothing)" : report.unpinned.joined(separator: ", "))")
+        // After the filters: no packet is marked any more when the rules go.
+        let removed = try LocalDeliveryNetlink.remove(table: LocalDeliverySettings.default.table, socket: RouteNetlinkSocket())
+        print("policy rules and routes removed: \(removed)")
     }
 }
