@@ -109,7 +109,7 @@ let package = Package(
         .target(
             name: "Agent",
             dependencies: [
-                "Dataplane", "Reconciler", "RouteletAPI", "YAML", "JSONValue", "Netlink", "KubeClient", "DataplaneModel", "GatewayConfig", "CRouteletSys",
+                "Dataplane", "Reconciler", "RouteletAPI", "YAML", "JSONValue", "Netlink", "KubeClient", "DataplaneModel", "GatewayConfig", "CRouteletSys", "NetAddress",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -123,6 +123,7 @@ let package = Package(
             dependencies: [
                 "Dataplane",
                 "Agent",
+                "Netlink",
                 "APIServer",
                 "GatewayConfig",
                 "KubeClient",
@@ -164,7 +165,7 @@ let package = Package(
         .testTarget(name: "APIServerTests", dependencies: ["APIServer", "APIStore", "JSONValue", "NetLab", "routelet", "Reconciler", "RouteletAPI", "NetAddress", "DataplaneModel",
                                                            .product(name: "Logging", package: "swift-log")],
                     exclude: ["python"]),
-        .testTarget(name: "DataplaneTests", dependencies: ["Dataplane", "CRouteletABI", "NetLab", "routelet"]),
+        .testTarget(name: "DataplaneTests", dependencies: ["Dataplane", "CRouteletABI", "NetLab", "Netlink", "routelet"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -61,10 +61,15 @@ public struct GatewayCompilation: Hashable, Sendable {
 /// compile for GatewayRoutes: routes, endpoints and node facts in, the
 /// desired listeners and a verdict per selected route out. Pure.
 ///
-/// TCP and UDP listeners are served by the eBPF gateway stage; an older
-/// route keeps a contested listener (creationTimestamp, then namespace and
-/// name). A backend's weight is shared equally by its ready endpoints, the
-/// Gateway API's meaning of a backendRef weight.
+/// TCP and UDP listeners are load balanced by the eBPF gateway stage; an
+/// older route keeps a contested listener (creationTimestamp, then
+/// namespace and name). A backend's weight is shared equally by its ready
+/// endpoints, the Gateway API's meaning of a backendRef weight.
+///
+/// HTTP and HTTPS listeners become local listeners: the eBPF stage hands
+/// their packets to `routelet gateway` on this node (no backends, no
+/// Maglev table here; the HTTP rules are compiled into the gateway's
+/// snapshot elsewhere). Routes on one address and port share its listener.
 public enum GatewayCompiler {
     /// The largest Maglev table a listener may ask for (the ABI's limit).
     public static let maxTableSize = 131_071
@@ -100,10 +105,6 @@ public enum GatewayCompiler {
                 continue
             }
             protocolOfPort[portText] = protocolOfPort[portText] ?? proto
-            if proto.isHTTP {
-                compileHTTP(route, namespace: namespace, address: address, node: node, endpoints: endpoints, into: &result, verdict: &verdict)
-                continue
-            }
             // Fail closed: a source filter this node cannot enforce must not
             // look enforced, so the listener is not served at all.
             if route.spec.sourceRanges != nil {
@@ -113,15 +114,19 @@ public enum GatewayCompiler {
             if route.spec.rateLimit != nil {
                 verdict.problems.append(Problem(.unsupportedField, "spec.rateLimit is not enforced on this node yet (the listener is served without it)"))
             }
-            if !(route.spec.accessLog?.headers.isEmpty ?? true) {
+            if proto.isLayer4, !(route.spec.accessLog?.headers.isEmpty ?? true) {
                 verdict.problems.append(Problem(.unsupportedField, "spec.accessLog is not logged for TCP listeners on this node yet (the listener is served without it)"))
             }
             if node.addresses.contains(address) {
                 verdict.problems.append(Problem(.listenerIsNodeAddress, "listener address \(address) is one of this node's own addresses"))
                 continue
             }
-            let key = ListenerKey(address: address, port: UInt16(listener.port), proto: proto == .tcp ? .tcp : .udp)
-            if let holder = owners[key] {
+            // HTTP and HTTPS listeners are TCP entries handed to the local
+            // gateway; routes on one address and port share it (the gateway
+            // matches their requests), so only L4 listeners conflict here.
+            let key = ListenerKey(address: address, port: UInt16(listener.port), proto: proto == .udp ? .udp : .tcp)
+            let shared = proto.isHTTP && result.listeners[key]?.local == true
+            if let holder = owners[key], !shared {
                 verdict.problems.append(Problem(.listenerConflict, "listener \(key) belongs to GatewayRoute \(holder) (older)"))
                 continue
             }
@@ -129,7 +134,9 @@ public enum GatewayCompiler {
             var backends: [BackendEntry: UInt64] = [:]
             var order: [BackendEntry] = []
             var total = 0, ready = 0
-            for rule in route.spec.rules.prefix(1) {
+            // L4: one rule, whose backends fill the Maglev table. HTTP rules
+            // go to the gateway's snapshot (compileHTTP, below).
+            for rule in route.spec.rules.prefix(proto.isLayer4 ? 1 : 0) {
                 for (index, backend) in rule.backends.enumerated() {
                     let resolved = resolve(backend, index: index, namespace: namespace, proto: proto, family: address.family,
                                            endpoints: endpoints)
@@ -163,8 +170,19 @@ public enum GatewayCompiler {
                 }
                 continue
             }
-            guard owners.count < maxListeners else {
+            guard shared || owners.count < maxListeners else {
                 verdict.problems.append(Problem(.tooManyListeners, "this node already serves \(maxListeners) listeners"))
+                continue
+            }
+            if proto.isHTTP {
+                guard compileHTTP(route, namespace: namespace, address: address, endpoints: endpoints, into: &result,
+                                  verdict: &verdict) else { continue }
+                if !shared {
+                    owners[key] = owner
+                    result.listeners[key] = .local(owner: owner)
+                }
+                verdict.interfaces = matched.map(\.name)
+                result.interfaces.formUnion(matched.map(\.ifindex))
                 continue
             }
             let tableSize = listener.effectiveMaglevTableSize
@@ -192,33 +210,22 @@ public enum GatewayCompiler {
     }
 
     /// An HTTP or HTTPS route: its rules join the listener's in the gateway
-    /// snapshot (routes arrive oldest first, the snapshot's order).
-    static func compileHTTP(_ route: GatewayRoute, namespace: String, address: IPAddress, node: NodeFacts, endpoints: EndpointIndex,
-                            into result: inout GatewayCompilation, verdict: inout GatewayVerdict) {
-        // Fail closed, as for TCP: an unenforced source filter must not look enforced.
-        if route.spec.sourceRanges != nil {
-            verdict.problems.append(Problem(.unsupportedField, "spec.sourceRanges is not enforced on this node yet; the listener is not served"))
-            return
-        }
-        if route.spec.rateLimit != nil {
-            verdict.problems.append(Problem(.unsupportedField, "spec.rateLimit is not enforced on this node yet (the listener is served without it)"))
-        }
-        if node.addresses.contains(address) {
-            verdict.problems.append(Problem(.listenerIsNodeAddress, "listener address \(address) is one of this node's own addresses"))
-            return
-        }
+    /// snapshot (routes arrive oldest first, the snapshot's order). False
+    /// when it cannot be served (no usable certificate).
+    static func compileHTTP(_ route: GatewayRoute, namespace: String, address: IPAddress, endpoints: EndpointIndex,
+                            into result: inout GatewayCompilation, verdict: inout GatewayVerdict) -> Bool {
         let listener = route.spec.listener
         var certificate: TLSCertificateConfig?
         if listener.protocol == .https {
             let secretName = listener.tls?.secretName ?? ""
             guard let secret = endpoints.secrets["\(namespace)/\(secretName)"] else {
                 verdict.problems.append(Problem(.invalidCertificateRef, "Secret \(namespace)/\(secretName) not found (an HTTPS listener needs a \(KubernetesSecret.tlsType) Secret)"))
-                return
+                return false
             }
             switch secret.tlsKeyPair() {
             case .failure(let problem):
                 verdict.problems.append(Problem(.invalidCertificateRef, problem.message))
-                return
+                return false
             case .success(let pair):
                 let base = "tls/\(namespace)_\(secretName)-\(HTTPGatewayCompiler.digest(pair.certificate + pair.key))"
                 result.certificateFiles[base + ".crt"] = pair.certificate
@@ -247,6 +254,7 @@ public enum GatewayCompiler {
             }
             result.httpListeners[index].certificates = certificates
         }
+        return true
     }
 
     /// Older first: creationTimestamp, then namespace and name.
