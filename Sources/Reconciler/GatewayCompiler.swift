@@ -206,6 +206,15 @@ public enum GatewayCompiler {
                 owner: owner, snat: snat, maglevSize: UInt32(tableSize), idleTimeoutSeconds: timeout,
                 backends: order.map { DesiredBackend(endpoint: $0, weight: UInt32(min(backends[$0]!, UInt64(UInt32.max)))) })
         }
+        // What the gateway would drop when it compiles a listener's rules
+        // (a regular expression it cannot compile) is the route's problem here.
+        for listener in result.httpListeners {
+            for problem in ListenerRouter(listener: listener).problems {
+                guard let index = result.verdicts.firstIndex(where: { $0.namespace == problem.namespace && $0.name == problem.name })
+                else { continue }
+                result.verdicts[index].problems.append(Problem(.invalid, "rules[\(problem.ruleIndex)]: \(problem.message)"))
+            }
+        }
         return result
     }
 

@@ -336,7 +336,9 @@ func httpRoute(name: String = "web") -> String {
         #expect(fetched.status == 0 && fetched.lines.count == 2, "curl: \(fetched.stderr)")
         #expect(fetched.lines.allSatisfy { $0.contains("\"peer\": \"\(GatewayLab.clientAddress)\"") && $0.contains("\"local\": \"\(GatewayLab.listener)\"") },
                 "\(fetched.lines)")
-        #expect(env.status()?.gatewayRoutes.first?.programmed == true, "\(String(describing: env.status()?.gatewayRoutes))")
+        // The stand-in is not routelet gateway: nothing reports serving the snapshot, and the status says so.
+        #expect(env.status()?.gatewayRoutes.first?.problems.first?.hasPrefix("GatewayNotServing") == true,
+                "\(String(describing: env.status()?.gatewayRoutes))")
 
         // routelet dump shows the listener's kind and the policy routing.
         let dump = try Command.run([ServerProcess.executable, "dump", "--netns", env.lab.gateway.name, "--bpffs-dir", env.pins,

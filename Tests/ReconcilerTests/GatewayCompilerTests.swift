@@ -171,9 +171,16 @@ private let listenerKey = ListenerKey(address: IPAddress("198.51.100.10")!, port
         #expect(byName["api"]?.interfaces == ["eth2"])
         #expect(result.interfaces == [11, 12], "the gateway stage runs where either HTTP route binds")
         #expect(byName["raw"]?.problems.first?.reason == .listenerConflict, "TCP on an HTTP address and port")
-        #expect(result.listeners[ListenerKey(address: IPAddress("198.51.100.10")!, port: 443, proto: .tcp)]?.local == true,
-                "HTTPS is a local listener too: \(byName["secure"]!.problems)")
-        #expect(result.listeners.count == 2)
+        // HTTPS is a local listener too, once its certificate is there: without the Secret it is not served.
+        #expect(byName["secure"]?.problems.map(\.reason) == [.invalidCertificateRef], "\(byName["secure"]!.problems)")
+        #expect(result.listeners.count == 1)
+        let secret = KubernetesSecret(metadata: ObjectMeta(name: "cert", namespace: "shop"), data: [
+            "tls.crt": Data("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n".utf8).base64EncodedString(),
+            "tls.key": Data("-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----\n".utf8).base64EncodedString(),
+        ])
+        let withSecret = GatewayCompiler.compile(routes: [tcp, api, web, secure], endpoints: EndpointIndex(secrets: [secret]), node: gatewayNode())
+        #expect(withSecret.listeners[ListenerKey(address: IPAddress("198.51.100.10")!, port: 443, proto: .tcp)]?.local == true)
+        #expect(withSecret.listeners.count == 2)
     }
 
     @Test func sourceRangesFailClosedForHTTPListenersToo() throws {

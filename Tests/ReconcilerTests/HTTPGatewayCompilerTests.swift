@@ -38,7 +38,7 @@ private func httpRoute(_ name: String, namespace: String = "shop", port: Int = 8
                                       slices: [try slice("users", endpoints: [("192.0.2.31", true, nil), ("192.0.2.32", false, nil)])])
         let result = GatewayCompiler.compile(routes: [users, catchAll], endpoints: endpoints, node: gatewayNode())
         #expect(result.verdicts.allSatisfy { $0.isProgrammed }, "\(result.verdicts.map(\.problems))")
-        #expect(result.listeners.isEmpty, "no L4 listener")
+        #expect(result.listeners.values.map(\.local) == [true], "one local listener: the eBPF stage hands it to the gateway")
         let listener = try #require(result.httpListeners.first)
         #expect(result.httpListeners.count == 1 && listener.hostPort == "198.51.100.10:80" && listener.protocol == "HTTP")
         #expect(listener.routes.map(\.name) == ["all", "users"], "oldest first: the precedence tie-break")
