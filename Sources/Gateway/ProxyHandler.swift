@@ -180,14 +180,20 @@ final class ProxyHandler: ChannelInboundHandler {
             context.fireUserInboundEventTriggered(event)
             return
         }
+        // The guard answered and closes; what is left is to log and count it.
+        closeAfterResponse = true
+        let status: Int
         switch violation {
-        case .headTooLarge:
-            refuse(431, "request line and headers are larger than \(services.configuration.maxHeaderBytes) bytes\n")
-        case .headerTimeout:
-            refuse(408, "the request head did not arrive within \(services.configuration.headerTimeout)\n")
-        case .idleTimeout:
-            if exchange == nil { context.close(promise: nil) }
+        case .headTooLarge: status = 431
+        case .headerTimeout: status = 408
+        case .idleTimeout: return
         }
+        let exchange = self.exchange ?? Exchange(head: HTTPRequestHead(version: .http1_1, method: .RAW(value: "-"), uri: "-"))
+        self.exchange = exchange
+        exchange.status = status
+        exchange.responseHeadSent = true
+        exchange.responseEnded = true
+        finish(exchange)
     }
 
     /// A request that cannot be read any further: the error, then close.

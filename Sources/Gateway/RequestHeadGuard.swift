@@ -4,10 +4,14 @@ import NIOCore
 /// the request line and headers must end within `maxHeadBytes` and within
 /// `headerTimeout` of their first byte (of the accept for a new connection),
 /// and a kept-alive connection may wait `idleTimeout` for its next request.
-/// It tells the proxy handler through a user event; the proxy answers.
+/// It answers 431 or 408 itself, as raw bytes below the HTTP handlers
+/// (NIO's pipeline handler refuses a response to a request it never saw),
+/// closes, and tells the proxy handler through a user event so that it logs
+/// and counts the refusal.
 final class RequestHeadGuard: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer
+    typealias OutboundOut = ByteBuffer
 
     enum Violation: Sendable {
         case headTooLarge, headerTimeout, idleTimeout
@@ -128,6 +132,22 @@ final class RequestHeadGuard: ChannelInboundHandler {
         timer?.cancel()
         timer = nil
         phase = .violated
+        let answer: (Int, String, String)
+        switch violation {
+        case .idleTimeout:
+            context.close(promise: nil)
+            return
+        case .headTooLarge:
+            answer = (431, "Request Header Fields Too Large", "request line and headers are larger than \(maxHeadBytes) bytes\n")
+        case .headerTimeout:
+            answer = (408, "Request Timeout", "the request head did not arrive within \(headerTimeout.nanoseconds / 1_000_000) ms\n")
+        }
+        let (status, reason, text) = answer
+        let raw = "HTTP/1.1 \(status) \(reason)\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: \(text.utf8.count)\r\n"
+            + "Connection: close\r\n\r\n\(text)"
+        context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(string: raw))).assumeIsolated().whenComplete { _ in
+            context.close(promise: nil)
+        }
         context.fireUserInboundEventTriggered(violation)
     }
 }
