@@ -140,6 +140,7 @@ let package = Package(
             dependencies: [
                 "Dataplane",
                 "Agent",
+                "Gateway",
                 "Netlink",
                 "APIServer",
                 "GatewayConfig",

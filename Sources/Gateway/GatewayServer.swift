@@ -15,6 +15,7 @@ public final class GatewayServer: Sendable {
     private struct State {
         var listeners: [String: ServedListener] = [:]
         var snapshot: GatewaySnapshot?
+        var servingStatus: GatewayServingStatus?
         var applying: EventLoopFuture<Void>?
         var started = false
         var stopped = false
@@ -144,6 +145,10 @@ public final class GatewayServer: Sendable {
         } catch {
             metrics.snapshotErrors.increment()
             let served = state.withLockedValue { $0.snapshot?.version }
+            var status = state.withLockedValue { $0.servingStatus } ?? GatewayServingStatus(version: 0, listeners: [])
+            status.snapshotError = "\(error)"
+            status.updatedAt = Date().ISO8601Format()
+            writeStatus(status)
             logger.info("gateway snapshot not applied: it cannot be read", metadata: [
                 "path": "\(url.path)", "error": "\(error)", "serving": "\(served.map { "version \($0)" } ?? "nothing")",
             ])
@@ -204,10 +209,12 @@ public final class GatewayServer: Sendable {
             listener.swap(to: config, router: router, tls: tls)
         }
         let keptNames = Set(kept.map(\.hostPort))
+        let failures = NIOLockedValueBox<[String: String]>([:])
         let binds = order.filter { !keptNames.contains($0) }.compactMap { desired[$0] }.map { config in
             bind(config).map { Optional($0) }.recover { error in
                 self.metrics.snapshotErrors.increment()
                 self.logger.info("gateway listener not served: bind failed", metadata: ["listener": "\(config.hostPort)", "error": "\(error)"])
+                failures.withLockedValue { $0[config.hostPort] = "\(error)" }
                 return nil
             }
         }
@@ -227,9 +234,23 @@ public final class GatewayServer: Sendable {
             for (_, handle) in self.pools {
                 handle.eventLoop.execute { handle.box.value.closeIdle(keeping: endpoints) }
             }
+            let failed = failures.withLockedValue { $0 }
+            self.writeStatus(GatewayServingStatus(version: snapshot.version, listeners: served.map {
+                GatewayServingStatus.ListenerStatus(listener: $0, bound: failed[$0] == nil, error: failed[$0])
+            }))
             self.logger.info("gateway snapshot applied", metadata: [
                 "version": "\(snapshot.version)", "listeners": "\(served.count)", "added": "\(bound.count)", "removed": "\(removed.count)",
             ])
+        }
+    }
+
+    /// `gateway-status.json` beside the snapshot: what the agent reports as served.
+    private func writeStatus(_ status: GatewayServingStatus) {
+        state.withLockedValue { $0.servingStatus = status }
+        do {
+            try status.write(to: configuration.snapshotDirectory)
+        } catch {
+            logger.info("gateway status not written", metadata: ["error": "\(error)"])
         }
     }
 

@@ -3,7 +3,7 @@ import NIOHTTP1
 import NIOPosix
 import Prometheus
 
-/// A tiny HTTP server for Prometheus: GET /metrics, nothing else.
+/// A tiny HTTP server for Prometheus: GET /metrics, and /healthz and /readyz for probes.
 enum MetricsServer {
     struct BadAddress: Error, CustomStringConvertible {
         var address: String
@@ -57,10 +57,15 @@ final class MetricsHandler: ChannelInboundHandler {
                 status = .ok
                 headers.add(name: "Content-Type", value: "text/plain; version=0.0.4; charset=utf-8")
                 body.writeBytes(registry.emitToBuffer())
+            } else if head.method == .GET, path == "/healthz" || path == "/readyz" {
+                // Serving at all means the snapshot present at start was loaded.
+                status = .ok
+                headers.add(name: "Content-Type", value: "text/plain; charset=utf-8")
+                body.writeString("ok\n")
             } else {
                 status = .notFound
                 headers.add(name: "Content-Type", value: "text/plain; charset=utf-8")
-                body.writeString("only GET /metrics here\n")
+                body.writeString("only GET /metrics, /healthz and /readyz here\n")
             }
             headers.add(name: "Content-Length", value: String(body.readableBytes))
             if !head.isKeepAlive { headers.add(name: "Connection", value: "close") }
