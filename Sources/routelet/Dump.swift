@@ -83,7 +83,7 @@ struct HTTPGatewayDump: Codable {
                 lines.append("    \(route.namespace)/\(route.name)  \(hosts)\(log)")
                 for rule in route.rules {
                     let matches = rule.matches.isEmpty ? "every request" : rule.matches.map(Self.describe).joined(separator: " | ")
-                    let backends = rule.backends.map { backend in
+                    let backends = rule.backends.map { backend -> String in
                         let endpoints = backend.resolved ? "\(backend.endpoints.count) ready" : "unresolved"
                         return "\(backend.name) w\(backend.weight) (\(endpoints))"
                     }.joined(separator: ", ")
