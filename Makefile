@@ -41,7 +41,7 @@ demo: build
 # Benchmarks, release build; results in bench/results/*.json. See docs/performance.md.
 bench: deps
 	@scripts/require-root.sh "make bench"
-	@scripts/install-deps.sh iperf3 nftables conntrack wrk nginx
+	@scripts/install-deps.sh iperf3 nftables conntrack wrk nginx haproxy
 	$(SWIFT) build -c release --product routelet-bench
 	$(SWIFT) build -c release --product routelet
 	.build/release/routelet-bench lookup
@@ -50,6 +50,7 @@ bench: deps
 	.build/release/routelet-bench forward
 	bench/router-before-after.sh
 	.build/release/routelet-bench gateway
+	ROUTELET=.build/release/routelet bench/http-gateway.sh
 
 # manifests/ and helm-chart/ against the Kubernetes schemas (docs/install.md).
 validate-manifests:

@@ -30,8 +30,9 @@ fi
 echo "Installing ${missing[*]} ..."
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
-# Packages such as nginx (the HTTP benchmark's backends) would start their
-# service on the host; nothing installed here is meant to run as one.
+# Packages such as nginx and haproxy (the HTTP benchmarks' backends and
+# proxies) would start their service on the host; nothing installed here is
+# meant to run as one.
 policy=/usr/sbin/policy-rc.d
 if [ ! -e "$policy" ]; then
   printf '#!/bin/sh\nexit 101\n' > "$policy" && chmod +x "$policy"
