@@ -1,4 +1,5 @@
 import Foundation
+import Testing
 import Gateway
 import GatewayConfig
 import Logging
@@ -81,3 +82,7 @@ func refusingEndpoint() throws -> String {
     close(fd)
     return "127.0.0.1:\(UInt16(bigEndian: address.sin_port))"
 }
+
+/// Every gateway test runs alone: they measure the process's memory and
+/// count connections, which tests running beside them would disturb.
+@Suite(.serialized) enum GatewaySuite {}

@@ -24,13 +24,13 @@ final class RawClient {
     private var buffer: [UInt8] = []
     private(set) var closedByPeer = false
 
-    init(port: Int, timeout: Double = 5) throws {
+    init(port: Int, host: String = "127.0.0.1", timeout: Double = 5) throws {
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw ClientError(description: "socket: \(errno)") }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_addr.s_addr = inet_addr(host)
         let result = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
@@ -175,11 +175,16 @@ func curl(_ arguments: [String]) throws -> (Int32, String) {
     return (process.terminationStatus, String(decoding: data, as: UTF8.self))
 }
 
-/// This process's resident set size in KiB.
-func residentKiB() -> Int {
+/// This process's resident set size in KiB, or its peak (`VmHWM`) since the last `resetPeakResident()`.
+func residentKiB(peak: Bool = false) -> Int {
     guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
-    for line in status.split(separator: "\n") where line.hasPrefix("VmRSS:") {
+    for line in status.split(separator: "\n") where line.hasPrefix(peak ? "VmHWM:" : "VmRSS:") {
         return Int(line.split(separator: " ").dropFirst().first ?? "0") ?? 0
     }
     return 0
+}
+
+/// Makes `VmHWM` start again from the current resident size (Linux: clear_refs 5).
+func resetPeakResident() {
+    try? "5".write(toFile: "/proc/self/clear_refs", atomically: false, encoding: .utf8)
 }
