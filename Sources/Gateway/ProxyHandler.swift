@@ -225,6 +225,10 @@ final class ProxyHandler: ChannelInboundHandler {
             respond(exchange, 400, problem, close: true)
             return
         }
+        if let problem = pathProblem(exchange.path) {
+            respond(exchange, 400, problem, close: true)
+            return
+        }
         let router = listener.router
         let request = RoutingRequest(method: head.method.rawValue, host: exchange.host, target: head.uri,
                                      headers: RequestHeaders(headers: head.headers))
@@ -235,6 +239,17 @@ final class ProxyHandler: ChannelInboundHandler {
             exchange.rule = rule
             dispatch(exchange, rule.pick())
         }
+    }
+
+    /// Paths are matched as sent (no normalisation), so a dot segment or an
+    /// encoded '/' or '.' could walk a request out of the prefix that matched
+    /// it (`/admin/../x` under PathPrefix `/admin`): refused, not rewritten.
+    private func pathProblem(_ path: String) -> String? {
+        let lowered = path.lowercased()
+        for segment in ["/../", "/./"] where lowered.contains(segment) { return "the path must not contain \"\(segment)\"\n" }
+        for suffix in ["/..", "/."] where lowered.hasSuffix(suffix) { return "the path must not end with \"\(suffix)\"\n" }
+        for encoded in ["%2f", "%2e", "%5c"] where lowered.contains(encoded) { return "the path must not contain an encoded '/', '.' or '\\'\n" }
+        return nil
     }
 
     /// Request smuggling: llhttp refuses most of it; what it lets through is refused here.

@@ -20,6 +20,8 @@ extension GatewaySuite {
             ("two Hosts", "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400),
             ("oversize headers", "GET / HTTP/1.1\r\nHost: a\r\nX-Big: \(String(repeating: "b", count: 70 * 1024))\r\n\r\n", 431),
             ("oversize request line", "GET /\(String(repeating: "p", count: 70 * 1024)) HTTP/1.1\r\nHost: a\r\n\r\n", 431),
+            ("a dot segment walking out of a prefix", "GET /admin/../secret HTTP/1.1\r\nHost: a\r\n\r\n", 400),
+            ("an encoded dot segment", "GET /admin/%2E%2E/secret HTTP/1.1\r\nHost: a\r\n\r\n", 400),
             ("header count flood", "GET / HTTP/1.1\r\nHost: a\r\n" + (0..<2000).map { "X-\($0): v\r\n" }.joined() + "\r\n", 431),
         ]
 

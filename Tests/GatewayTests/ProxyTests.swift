@@ -11,7 +11,8 @@ extension GatewaySuite {
             let harness = try Harness()
             try await harness.start(snapshot(routes: [
                 route(hostnames: ["api.example.com"], [
-                    rule(0, header: ("x-env", "canary"), [backend([b.endpoint])]),
+                    // Same path, one header more: the header match wins (a longer path would win over it).
+                    rule(0, prefix: "/a", header: ("x-env", "canary"), [backend([b.endpoint])]),
                     rule(1, prefix: "/a", [backend([a.endpoint])]),
                 ]),
             ]))
