@@ -17,6 +17,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-asn1", from: "1.7.4"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.2"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
@@ -55,6 +56,22 @@ let package = Package(
         // The HTTP gateway's configuration (the snapshot the agent writes) and
         // its request matching and weighted choice. Pure.
         .target(name: "GatewayConfig"),
+
+        // `routelet gateway`: the HTTP/1.1 reverse proxy on SwiftNIO that serves the snapshot.
+        .target(
+            name: "Gateway",
+            dependencies: [
+                "GatewayConfig",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOExtras", package: "swift-nio-extras"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ]
+        ),
 
         // libbpf: the embedded router object, pinned maps, TC attach, actual state.
         .target(
@@ -109,7 +126,7 @@ let package = Package(
         .target(
             name: "Agent",
             dependencies: [
-                "Dataplane", "Reconciler", "RouteletAPI", "YAML", "JSONValue", "Netlink", "KubeClient", "DataplaneModel", "GatewayConfig", "CRouteletSys",
+                "Dataplane", "Reconciler", "RouteletAPI", "YAML", "JSONValue", "Netlink", "KubeClient", "DataplaneModel", "GatewayConfig", "CRouteletSys", "NetAddress",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -123,6 +140,8 @@ let package = Package(
             dependencies: [
                 "Dataplane",
                 "Agent",
+                "Gateway",
+                "Netlink",
                 "APIServer",
                 "GatewayConfig",
                 "KubeClient",
@@ -153,6 +172,18 @@ let package = Package(
 
         .testTarget(name: "JSONValueTests", dependencies: ["JSONValue"]),
         .testTarget(name: "GatewayConfigTests", dependencies: ["GatewayConfig"]),
+        .testTarget(
+            name: "GatewayTests",
+            dependencies: [
+                "Gateway", "GatewayConfig",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .testTarget(name: "SchemaTests", dependencies: ["Schema", "RouteletAPI", "YAML", "JSONValue"]),
         .testTarget(name: "YAMLTests", dependencies: ["YAML", "JSONValue"]),
         .testTarget(name: "RouteletAPITests", dependencies: ["RouteletAPI", "YAML", "NetAddress", "JSONValue"]),
@@ -164,7 +195,7 @@ let package = Package(
         .testTarget(name: "APIServerTests", dependencies: ["APIServer", "APIStore", "JSONValue", "NetLab", "routelet", "Reconciler", "RouteletAPI", "NetAddress", "DataplaneModel",
                                                            .product(name: "Logging", package: "swift-log")],
                     exclude: ["python"]),
-        .testTarget(name: "DataplaneTests", dependencies: ["Dataplane", "CRouteletABI", "NetLab", "routelet"]),
+        .testTarget(name: "DataplaneTests", dependencies: ["Dataplane", "CRouteletABI", "NetLab", "Netlink", "routelet"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -5,7 +5,9 @@
  * Per packet: parse Ethernet and IPv4/IPv6 once, find the arrival
  * interface's entry, and run the stages it names:
  *   - the gateway stage (lib/gateway.h), when GatewayRoutes bind the
- *     interface: conntrack, Maglev, NAT toward a backend and back;
+ *     interface: conntrack, Maglev, NAT toward a backend and back for TCP
+ *     and UDP listeners; HTTP/HTTPS listeners' packets handed to the local
+ *     gateway's socket (bpf_sk_assign + mark);
  *   - the RouteTable stage, when a table is bound: longest-prefix match
  *     (table, destination), then by route type forward (TTL/hop limit - 1,
  *     next hop by flow hash, bpf_redirect_neigh), drop (Blackhole) or pass
@@ -118,6 +120,15 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } rl_meta SEC(".maps");
 
+/* Settings the agent writes (the gateway's mark); zero fields mean the defaults. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct rl_config);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} rl_config SEC(".maps");
+
 /* ---- Helpers ---- */
 
 /* What the parser learned about a packet. */
@@ -166,6 +177,9 @@ static __always_inline int rl_finish(struct __sk_buff *skb, enum rl_reason reaso
 	case RL_REASON_GW_FORWARDED:
 	case RL_REASON_GW_REPLY:
 		return redirect_verdict;
+	case RL_REASON_GW_LOCAL:
+	case RL_REASON_GW_LOCAL_UNASSIGNED:
+		return TC_ACT_OK;
 	case RL_REASON_BLACKHOLE:
 		rl_count(&rl_route_stats, route->id, bytes);
 		return TC_ACT_SHOT;
@@ -175,6 +189,8 @@ static __always_inline int rl_finish(struct __sk_buff *skb, enum rl_reason reaso
 	case RL_REASON_REDIRECT_FAILED:
 	case RL_REASON_GW_NO_BACKEND:
 	case RL_REASON_GW_NO_PORT:
+	case RL_REASON_GW_NO_SOCKET:
+	case RL_REASON_GW_NOT_TCP:
 		return TC_ACT_SHOT;
 	default:
 		return TC_ACT_OK;

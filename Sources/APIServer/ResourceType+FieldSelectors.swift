@@ -3,9 +3,14 @@ import JSONValue
 extension ResourceType {
     /// The field labels a field selector may name, as kube-apiserver allows
     /// them: `metadata.name` and `metadata.namespace` everywhere, and for
-    /// core/v1 Events the fields kubectl describe and event tools use.
+    /// core/v1 Events the fields kubectl describe and event tools use, for
+    /// Secrets their `type` (the agent watches `type=kubernetes.io/tls`).
     var selectableFields: Set<String> {
-        storageKey == "core/events" ? Self.objectMetaFields.union(Self.eventFields) : Self.objectMetaFields
+        switch storageKey {
+        case "core/events": Self.objectMetaFields.union(Self.eventFields)
+        case "core/secrets": Self.objectMetaFields.union(["type"])
+        default: Self.objectMetaFields
+        }
     }
 
     static let objectMetaFields: Set<String> = ["metadata.name", "metadata.namespace"]

@@ -85,6 +85,8 @@ extension ResourceType {
                            PrinterColumn(name: "Object", type: "string", jsonPath: ".involvedObject.name", description: "", priority: 0, format: ""),
                            PrinterColumn(name: "Message", type: "string", jsonPath: ".message", description: "", priority: 0, format: "")]),
         .builtin("", "v1", "Service", "services", namespaced: true, status: true, shortNames: ["svc"]),
+        .builtin("", "v1", "Secret", "secrets", namespaced: true,
+                 columns: [PrinterColumn(name: "Type", type: "string", jsonPath: ".type", description: "", priority: 0, format: "")]),
         .builtin("coordination.k8s.io", "v1", "Lease", "leases", namespaced: true,
                  columns: [PrinterColumn(name: "Holder", type: "string", jsonPath: ".spec.holderIdentity", description: "", priority: 0, format: "")]),
         .builtin("discovery.k8s.io", "v1", "EndpointSlice", "endpointslices", namespaced: true),

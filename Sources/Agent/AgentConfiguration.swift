@@ -15,10 +15,13 @@ public struct AgentConfiguration: Sendable {
     /// Where the HTTP gateway's snapshot is written (shared with `routelet
     /// gateway`); nil writes none.
     public var gatewayDirectory: String?
+    /// The mark, table and rule priority that hand HTTP/HTTPS listener
+    /// traffic to the local gateway.
+    public var localDelivery: LocalDeliverySettings
 
     public init(nodeName: String, nodeLabels: [String: String] = [:], pinDirectory: String = BPFFS.defaultDirectory,
                 resyncPeriod: Duration = .seconds(30), stateDirectory: String? = nil, agentVersion: String = "dev",
-                gatewayDirectory: String? = nil) {
+                gatewayDirectory: String? = nil, localDelivery: LocalDeliverySettings = .default) {
         self.nodeName = nodeName
         self.nodeLabels = nodeLabels
         self.pinDirectory = pinDirectory
@@ -26,5 +29,6 @@ public struct AgentConfiguration: Sendable {
         self.stateDirectory = stateDirectory
         self.agentVersion = agentVersion
         self.gatewayDirectory = gatewayDirectory
+        self.localDelivery = localDelivery
     }
 }

@@ -44,6 +44,8 @@ extension Operation {
         case .setBackend: "set_backend"
         case .setMaglev: "set_maglev"
         case .setListener: "set_listener"
+        case .setGatewayMark: "set_gateway_mark"
+        case .setLocalDelivery: "set_local_delivery"
         case .bind: "bind"
         case .attach: "attach"
         case .detach: "detach"
@@ -55,6 +57,7 @@ extension Operation {
         case .removeGroup: "remove_group"
         case .removeCounter: "remove_counter"
         case .removeLocalAddress: "remove_local_address"
+        case .removeLocalDelivery: "remove_local_delivery"
         }
     }
 }

@@ -1,4 +1,5 @@
 import Dataplane
+import Netlink
 import Reconciler
 
 /// apply: executes a plan's operations, in order, through the data plane.
@@ -6,13 +7,22 @@ import Reconciler
 /// so a partly applied plan is simply continued.
 public enum Applier {
     /// Returns the kernel writes made, by kind of operation (map updates
-    /// and deletes, filter attaches and detaches; an attach that finds the
-    /// current program already there is not a write). On a failure the
-    /// writes made so far are in the error's `writes`.
+    /// and deletes, filter attaches and detaches, policy rules and routes;
+    /// an attach that finds the current program already there is not a
+    /// write). On a failure the writes made so far are in the error's
+    /// `writes`. Policy rules and routes go through an rtnetlink socket of
+    /// the calling thread's network namespace, opened when one is needed.
     public static func apply(_ operations: [Operation], to dataplane: Dataplane) throws(ApplyError) -> [String: Int] {
         let maps = dataplane.maps
         let gateway = dataplane.gateway
         var tally: [String: Int] = [:]
+        var netlink: RouteNetlinkSocket?
+        func socket() throws(NetlinkError) -> RouteNetlinkSocket {
+            if let netlink { return netlink }
+            let opened = try RouteNetlinkSocket()
+            netlink = opened
+            return opened
+        }
         for operation in operations {
             do {
                 var wrote = true
@@ -25,6 +35,11 @@ public enum Applier {
                 case .setListener(let key, let entry, let isNew):
                     if isNew { try gateway.resetListenerCounter(entry.id) }
                     try gateway.setListener(key, entry)
+                case .setGatewayMark(let mark): try maps.setGatewayMark(mark)
+                case .setLocalDelivery(let settings, let families):
+                    wrote = try LocalDeliveryNetlink.ensure(settings, families: families, socket: socket()) > 0
+                case .removeLocalDelivery(let table):
+                    wrote = try LocalDeliveryNetlink.remove(table: table, socket: socket()) > 0
                 case .bind(let ifindex, let table, let runsGateway): try maps.bind(ifindex: ifindex, table: table, gateway: runsGateway)
                 case .attach(let ifindex): wrote = try dataplane.attach(ifindex: ifindex) != .unchanged
                 case .detach(let ifindex): wrote = try dataplane.detach(ifindex: ifindex)
@@ -48,7 +63,8 @@ public enum Applier {
 
 /// A plan that failed part way: why, and what was written before.
 public struct ApplyError: Error, CustomStringConvertible {
-    public var failure: BPFError
+    /// A ``BPFError`` or, for policy rules and routes, a ``NetlinkError``.
+    public var failure: any Error
     public var writes: [String: Int]
     public var description: String { "\(failure)" }
 }

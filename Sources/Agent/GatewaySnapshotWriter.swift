@@ -18,6 +18,14 @@ final class GatewaySnapshotWriter {
         self.logger = logger
     }
 
+    /// Certificate files no snapshot names any more (after the new snapshot is written).
+    private func removeFiles(except kept: Set<String>) {
+        let tls = directory.appendingPathComponent("tls")
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: tls.path)) ?? [] where !kept.contains("tls/\(name)") {
+            try? FileManager.default.removeItem(at: tls.appendingPathComponent(name))
+        }
+    }
+
     /// What keeps the HTTP routes of `listeners` from being served as the
     /// last snapshot says, by listener ("address:port"): no gateway serving
     /// this version yet, or a socket it could not bind.
@@ -42,7 +50,16 @@ final class GatewaySnapshotWriter {
 
     /// Whether a snapshot was written.
     @discardableResult
-    func update(node: String, listeners: [HTTPListenerConfig], checkDisk: Bool) throws -> Bool {
+    func update(node: String, listeners: [HTTPListenerConfig], files: [String: Data] = [:], checkDisk: Bool) throws -> Bool {
+        // Certificate files first (content-addressed: present means current),
+        // so a snapshot never names a file that is not there yet.
+        for (path, content) in files.sorted(by: { $0.key < $1.key }) {
+            let url = directory.appendingPathComponent(path)
+            guard !FileManager.default.fileExists(atPath: url.path) else { continue }
+            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try GatewaySnapshot.writeAtomically(content, to: url, mode: path.hasSuffix(".key") ? 0o600 : 0o644)
+        }
+        defer { removeFiles(except: Set(files.keys)) }
         if last == nil { last = try? GatewaySnapshot.load(from: directory) }
         let changed = last?.node != node || last?.listeners != listeners
         if !changed {

@@ -117,7 +117,14 @@ public enum GatewayPIDFile {
               let close = stat.lastIndex(of: ")"), !stat[close...].hasPrefix(") Z"),
               let cmdline = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return nil }
         let words = cmdline.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
-        return words.contains("gateway") ? pid : nil
+        // One in another network namespace serves other interfaces: not ours.
+        guard words.contains("gateway"), networkNamespace(of: "\(pid)") == networkNamespace(of: "self") else { return nil }
+        return pid
+    }
+
+    /// "net:[4026531840]": which network namespace a process is in.
+    static func networkNamespace(of process: String) -> String? {
+        try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(process)/ns/net")
     }
 
     public static func write(in directory: URL) throws {

@@ -5,8 +5,8 @@ import Logging
 import RouteletAPI
 import Synchronization
 
-/// RouteTables, GatewayRoutes and the Services and EndpointSlices their
-/// backends name from the Kubernetes API (list + watch), and this node's
+/// RouteTables, GatewayRoutes, the Services and EndpointSlices their
+/// backends name and the TLS Secrets of HTTPS listeners from the Kubernetes API (list + watch), and this node's
 /// labels from its Node object. Objects the agent finds invalid (it never
 /// trusts its input, even after the API server validated it) are reported
 /// and leave the last valid version in place, as with manifests.
@@ -16,9 +16,11 @@ public final class KubernetesObjectSource: ObjectSource {
     let logger: Logger
 
     /// The watched kinds besides the Node.
-    static let watched: [(resource: KubeResource, kind: String)] = [
-        (.routeTables, RouteTable.kind), (.gatewayRoutes, GatewayRoute.kind),
-        (.services, KubernetesService.kind), (.endpointSlices, EndpointSlice.kind),
+    /// Secrets: only those of type kubernetes.io/tls, which HTTPS listeners name.
+    static let watched: [(resource: KubeResource, kind: String, fieldSelector: String?)] = [
+        (.routeTables, RouteTable.kind, nil), (.gatewayRoutes, GatewayRoute.kind, nil),
+        (.services, KubernetesService.kind, nil), (.endpointSlices, EndpointSlice.kind, nil),
+        (.secrets, KubernetesSecret.kind, "type=\(KubernetesSecret.tlsType)"),
     ]
 
     private struct State {
@@ -39,9 +41,9 @@ public final class KubernetesObjectSource: ObjectSource {
 
     public func watch(changed: @escaping @Sendable () -> Void) async throws {
         try await withThrowingDiscardingTaskGroup { group in
-            for (resource, kind) in Self.watched {
+            for (resource, kind, fieldSelector) in Self.watched {
                 group.addTask { [self] in
-                    for try await change in client.changes(of: resource) {
+                    for try await change in client.changes(of: resource, fieldSelector: fieldSelector) {
                         apply(change, kind: kind, namespaced: resource.namespaced)
                         changed()
                     }

@@ -42,9 +42,10 @@ public enum SourceObject: Hashable, Sendable {
     case gatewayRoute(GatewayRoute)
     case service(KubernetesService)
     case endpointSlice(EndpointSlice)
+    case secret(KubernetesSecret)
 
     /// The kinds read, by their `kind` field.
-    static let kinds = [RouteTable.kind, GatewayRoute.kind, KubernetesService.kind, EndpointSlice.kind]
+    static let kinds = [RouteTable.kind, GatewayRoute.kind, KubernetesService.kind, EndpointSlice.kind, KubernetesSecret.kind]
 
     /// Decodes and validates an object of `kind`; the failures carry field paths.
     static func decode(kind: String, from value: JSONValue) -> Result<SourceObject, InvalidObject> {
@@ -60,6 +61,8 @@ public enum SourceObject: Hashable, Sendable {
                 return problems.isEmpty ? .success(.gatewayRoute(route)) : .failure(InvalidObject(problems: problems))
             case KubernetesService.kind:
                 return .success(.service(try KubernetesService.decode(from: value)))
+            case KubernetesSecret.kind:
+                return .success(.secret(try KubernetesSecret.decode(from: value)))
             default:
                 return .success(.endpointSlice(try EndpointSlice.decode(from: value)))
             }

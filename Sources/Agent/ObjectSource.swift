@@ -49,15 +49,17 @@ extension SourceSnapshot {
     /// Sorts `objects` by kind.
     init(objects: [SourceObject], nodeLabels: [String: String]? = nil, synced: Bool, problems: [String]) {
         var tables: [RouteTable] = [], routes: [GatewayRoute] = [], services: [KubernetesService] = [], slices: [EndpointSlice] = []
+        var secrets: [KubernetesSecret] = []
         for object in objects {
             switch object {
             case .routeTable(let table): tables.append(table)
             case .gatewayRoute(let route): routes.append(route)
             case .service(let service): services.append(service)
             case .endpointSlice(let slice): slices.append(slice)
+            case .secret(let secret): secrets.append(secret)
             }
         }
-        self.init(tables: tables, gatewayRoutes: routes, endpoints: EndpointIndex(services: services, slices: slices),
+        self.init(tables: tables, gatewayRoutes: routes, endpoints: EndpointIndex(services: services, slices: slices, secrets: secrets),
                   nodeLabels: nodeLabels, synced: synced, problems: problems)
     }
 }
@@ -74,7 +76,7 @@ public protocol ObjectSource: Sendable {
     func snapshot(reread: Bool) throws -> SourceSnapshot
 }
 
-/// RouteTables, GatewayRoutes, Services and EndpointSlices from `*.yaml`,
+/// RouteTables, GatewayRoutes, Services, EndpointSlices and TLS Secrets from `*.yaml`,
 /// `*.yml` and `*.json` files of a directory, polled for changes (names,
 /// sizes, mtimes).
 public final class ManifestObjectSource: ObjectSource {

@@ -3,6 +3,7 @@ import Foundation
 import GatewayConfig
 import KubeClient
 import Logging
+import Netlink
 import Reconciler
 import RouteletAPI
 import ServiceLifecycle
@@ -164,13 +165,15 @@ public struct ReconcileService: Service {
             var desired = compilation.desired
             desired.listeners = gateway.listeners
             desired.gatewayInterfaces = gateway.interfaces
+            desired.localDelivery = configuration.localDelivery
             // The gateway binds new listeners from the snapshot while this
             // pass hands their packets to it; a removed listener's packets
             // stop before its socket closes on the next read of the file.
             // Before the first full read the routes are a partial view: the
             // gateway keeps serving the last snapshot instead of losing listeners.
             if snapshot.synced {
-                try gatewaySnapshots?.update(node: node.name, listeners: gateway.httpListeners, checkDisk: trigger == .resync)
+                try gatewaySnapshots?.update(node: node.name, listeners: gateway.httpListeners, files: gateway.certificateFiles,
+                                             checkDisk: trigger == .resync)
             }
             var gatewayVerdicts = gateway.verdicts
             if let writer = gatewaySnapshots {
@@ -184,6 +187,9 @@ public struct ReconcileService: Service {
             }
 
             var actual = try DataplaneState.read(maps: dataplane.maps, gateway: dataplane.gateway)
+            // The policy rules and routes are read every pass too: one
+            // removed by hand is put back at the next resync.
+            actual.localDelivery = try LocalDeliveryNetlink.read(table: configuration.localDelivery.table, socket: RouteNetlinkSocket())
             maglev.startPass()
             var plan = Planner.plan(desired: desired, actual: actual, isCurrent: dataplane.isCurrent, prune: snapshot.synced,
                                     maglev: maglev)

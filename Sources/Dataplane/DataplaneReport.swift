@@ -32,10 +32,12 @@ public struct DataplaneReport: Codable, Sendable, Equatable {
         public var bytes: UInt64
     }
 
-    /// One L4 listener of the gateway stage, with its counters.
+    /// One listener of the gateway stage, with its counters.
     public struct Listener: Codable, Sendable, Equatable {
         public var listener: String
         public var id: UInt32
+        /// HTTP/HTTPS: handed to the local gateway, not load balanced.
+        public var local: Bool
         public var snat: Bool
         public var maglevSize: UInt32
         /// Slots of its Maglev table in the kernel (0: none, new flows are dropped).
@@ -65,6 +67,10 @@ public struct DataplaneReport: Codable, Sendable, Equatable {
     public var backends: [Backend] = []
     /// Entries in rl_conntrack (two per NATed flow).
     public var conntrackEntries = 0
+    /// The mark set on packets handed to the local gateway ("0x20000000/0x20000000").
+    public var gatewayMark: String?
+    /// routelet's policy rules and local routes for them (read by `routelet dump`).
+    public var localDelivery: String?
 
     public init(state: DataplaneState, abiVersion: UInt32, names: [UInt32: String]) {
         func name(_ ifindex: UInt32) -> String { names[ifindex] ?? "#\(ifindex)" }
@@ -104,7 +110,7 @@ public struct DataplaneReport: Codable, Sendable, Equatable {
     public func withGateway(_ gateway: GatewayState, conntrack: [ConntrackEntry]) -> DataplaneReport {
         var report = self
         report.listeners = gateway.listeners.sorted { $0.key < $1.key }.map { key, entry in
-            Listener(listener: key.description, id: entry.id, snat: entry.snat, maglevSize: entry.maglevSize,
+            Listener(listener: key.description, id: entry.id, local: entry.local, snat: entry.snat, maglevSize: entry.maglevSize,
                      tableSlots: gateway.maglev[entry.id]?.slots?.count ?? 0, idleTimeoutSeconds: entry.idleTimeoutSeconds,
                      counter: gateway.listenerCounters[entry.id] ?? .zero)
         }
@@ -140,9 +146,14 @@ public struct DataplaneReport: Codable, Sendable, Equatable {
         if !listeners.isEmpty || !backends.isEmpty {
             out += "\nGATEWAY LISTENERS\n"
             out += Table(["LISTENER", "ID", "SNAT", "MAGLEV", "IDLE", "PACKETS", "BYTES", "FLOWS"], listeners.map {
-                [$0.listener, "\($0.id)", $0.snat ? "yes" : "no", $0.tableSlots == 0 ? "(none: drops new flows)" : "\($0.tableSlots) slots",
-                 "\($0.idleTimeoutSeconds)s", "\($0.counter.packets)", "\($0.counter.bytes)", "\($0.counter.flows)"]
+                $0.local
+                    ? [$0.listener, "\($0.id)", "-", "(local gateway)", "-", "\($0.counter.packets)", "\($0.counter.bytes)", "\($0.counter.flows)"]
+                    : [$0.listener, "\($0.id)", $0.snat ? "yes" : "no", $0.tableSlots == 0 ? "(none: drops new flows)" : "\($0.tableSlots) slots",
+                       "\($0.idleTimeoutSeconds)s", "\($0.counter.packets)", "\($0.counter.bytes)", "\($0.counter.flows)"]
             }).rendered()
+            if listeners.contains(where: \.local) {
+                out += "\nLOCAL DELIVERY (HTTP/HTTPS to routelet gateway)\nmark \(gatewayMark ?? "?"); rules and routes: \(localDelivery ?? "not read")\n"
+            }
             out += "\nGATEWAY BACKENDS (conntrack: \(conntrackEntries) entries)\n"
             out += Table(["ID", "ENDPOINT", "SNAT FROM", "SLOTS", "STATE", "ACTIVE FLOWS", "PACKETS", "BYTES", "FLOWS"], backends.map {
                 ["\($0.id)", $0.endpoint, $0.snatAddress ?? "-", "\($0.slots)", $0.state, "\($0.activeFlows)",

@@ -23,6 +23,7 @@ extension DataplaneState {
         state.localAddresses = try maps.localAddresses()
         state.routeCounters = try maps.routeCounters()
         state.reasonCounters = try maps.reasonCounters()
+        state.gatewayMark = try maps.gatewayMark()
         if let gateway { state.gateway = try gateway.state(counters: gatewayCounters) }
         return state
     }

@@ -261,13 +261,14 @@ extension rl_listener {
     init(_ entry: ListenerEntry) {
         self.init()
         id = entry.id
-        flags = entry.snat ? UInt32(RL_LISTENER_SNAT) : 0
+        flags = (entry.snat ? UInt32(RL_LISTENER_SNAT) : 0) | (entry.local ? UInt32(RL_LISTENER_LOCAL) : 0)
         maglev_size = entry.maglevSize
         idle_timeout_s = entry.idleTimeoutSeconds
     }
 
     var entry: ListenerEntry {
-        ListenerEntry(id: id, snat: flags & UInt32(RL_LISTENER_SNAT) != 0, maglevSize: maglev_size, idleTimeoutSeconds: idle_timeout_s)
+        ListenerEntry(id: id, snat: flags & UInt32(RL_LISTENER_SNAT) != 0, maglevSize: maglev_size, idleTimeoutSeconds: idle_timeout_s,
+                      local: flags & UInt32(RL_LISTENER_LOCAL) != 0)
     }
 }
 

@@ -1,5 +1,6 @@
 import CLibbpf
 import CRouteletABI
+import DataplaneModel
 import NetAddress
 #if canImport(Glibc)
 import Glibc
@@ -12,7 +13,7 @@ public struct RouterMaps: Sendable {
     /// The pinned names, in the order the router program declares them.
     public static let names = [
         "rl_ifaces", "rl_routes_v4", "rl_routes_v6", "rl_groups", "rl_local_addrs",
-        "rl_route_stats", "rl_reason_stats", "rl_meta",
+        "rl_route_stats", "rl_reason_stats", "rl_meta", "rl_config",
     ]
 
     let ifaces: BPFMap<UInt32, rl_iface>
@@ -23,6 +24,7 @@ public struct RouterMaps: Sendable {
     let routeStats: PerCPUMap<UInt32, rl_counter>
     let reasonStats: PerCPUMap<UInt32, rl_counter>
     let meta: BPFMap<UInt32, rl_meta>
+    let config: BPFMap<UInt32, rl_config>
 
     /// Every update and delete made through these maps.
     public let writes: WriteCounter
@@ -40,6 +42,7 @@ public struct RouterMaps: Sendable {
         routeStats = try PerCPUMap(name: "rl_route_stats", fd: fd("rl_route_stats"), writes: writes)
         reasonStats = try PerCPUMap(name: "rl_reason_stats", fd: fd("rl_reason_stats"), writes: writes)
         meta = BPFMap(name: "rl_meta", fd: fd("rl_meta"), writes: writes)
+        config = BPFMap(name: "rl_config", fd: fd("rl_config"), writes: writes)
     }
 
     /// Reopens the maps pinned in `directory` by an earlier process, without
@@ -88,6 +91,28 @@ public struct RouterMaps: Sendable {
         var value = rl_meta()
         value.abi_version = UInt32(RL_ABI_VERSION)
         try meta.update(0, value)
+    }
+
+    // MARK: Settings
+
+    /// The mark the program sets on packets it hands to the local gateway,
+    /// with the ABI's defaults for fields left 0 (as the program reads them).
+    public func gatewayMark() throws(BPFError) -> GatewayMark {
+        let value = try config.lookup(0) ?? rl_config()
+        return GatewayMark(mark: value.gateway_mark != 0 ? value.gateway_mark : UInt32(RL_GATEWAY_MARK),
+                           mask: value.gateway_mark_mask != 0 ? value.gateway_mark_mask : UInt32(RL_GATEWAY_MARK_MASK))
+    }
+
+    /// Sets the mark the program sets on packets it hands to the local gateway.
+    public func setGatewayMark(_ mark: GatewayMark) throws(BPFError) {
+        guard mark.mask != 0, mark.mark & ~mark.mask == 0 else {
+            throw BPFError(operation: "setGatewayMark", object: "map rl_config", errno: EINVAL,
+                           hint: "the mark \(mark) must be nonzero and within its mask")
+        }
+        var value = try config.lookup(0) ?? rl_config()
+        value.gateway_mark = mark.mark
+        value.gateway_mark_mask = mark.mask
+        try config.update(0, value)
     }
 
     // MARK: Routes

@@ -8,6 +8,8 @@ public struct TestRunResult: Sendable {
     public var output: [UInt8]
     /// Average time per repetition, as measured by the kernel.
     public var nanosecondsPerRun: UInt32
+    /// skb->mark as the program left it (0 going in).
+    public var mark: UInt32 = 0
 }
 
 /// Runs a TC program on a crafted packet without a network
@@ -20,25 +22,30 @@ public enum TestRun {
         var context = __sk_buff()
         context.ingress_ifindex = ingressIfindex
         context.ifindex = 1
+        var contextOut = __sk_buff()
         var opts = bpf_test_run_opts()
         opts.sz = libbpfOptionsSize(\bpf_test_run_opts.batch_size)
         opts.repeat = Int32(max(1, count))
         opts.data_size_in = UInt32(packet.count)
         opts.data_size_out = UInt32(output.count)
         opts.ctx_size_in = UInt32(MemoryLayout<__sk_buff>.size)
+        opts.ctx_size_out = UInt32(MemoryLayout<__sk_buff>.size)
         let result = packet.withUnsafeBytes { input in
             output.withUnsafeMutableBytes { out in
                 withUnsafePointer(to: &context) { ctx in
-                    opts.data_in = input.baseAddress
-                    opts.data_out = out.baseAddress
-                    opts.ctx_in = UnsafeRawPointer(ctx)
-                    return bpf_prog_test_run_opts(programFD, &opts)
+                    withUnsafeMutablePointer(to: &contextOut) { ctxOut in
+                        opts.data_in = input.baseAddress
+                        opts.data_out = out.baseAddress
+                        opts.ctx_in = UnsafeRawPointer(ctx)
+                        opts.ctx_out = UnsafeMutableRawPointer(ctxOut)
+                        return bpf_prog_test_run_opts(programFD, &opts)
+                    }
                 }
             }
         }
         try bpfCall("bpf_prog_test_run_opts", "program fd \(programFD)") { result }
         return TestRunResult(verdict: Int32(bitPattern: opts.retval),
                              output: Array(output.prefix(Int(opts.data_size_out))),
-                             nanosecondsPerRun: opts.duration)
+                             nanosecondsPerRun: opts.duration, mark: contextOut.mark)
     }
 }

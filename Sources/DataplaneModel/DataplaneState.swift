@@ -20,6 +20,13 @@ public struct DataplaneState: Sendable, Equatable {
     public var routeCounters: [UInt32: Counter] = [:]
     public var reasonCounters: [Reason: Counter] = [:]
     public var gateway = GatewayState()
+    /// The mark the program sets on packets it hands to the local gateway
+    /// (`rl_config`, defaults applied); nil when not read.
+    public var gatewayMark: GatewayMark?
+    /// routelet's policy rules and routes for local delivery, read through
+    /// rtnetlink by whoever can (not the Dataplane module); nil when not
+    /// read, and then no pass changes them.
+    public var localDelivery: LocalDeliveryState?
 
     public init() {}
 }

@@ -87,7 +87,8 @@ public struct Counter: Hashable, Sendable, Codable {
 public enum Reason: UInt32, CaseIterable, Sendable, Codable, CustomStringConvertible {
     case forwarded = 0, blackhole, localRoute, notIP, vlan, malformed, noTable, noRoute,
          localAddress, ttl, mtu, noNextHop, redirectFailed, notHost, scope,
-         gatewayForwarded, gatewayReply, gatewayNoBackend, gatewayNoPort, gatewayNoRoute
+         gatewayForwarded, gatewayReply, gatewayNoBackend, gatewayNoPort, gatewayNoRoute,
+         gatewayLocal, gatewayNoSocket, gatewayNotTCP, gatewayLocalUnassigned
 
     public var description: String {
         switch self {
@@ -111,6 +112,10 @@ public enum Reason: UInt32, CaseIterable, Sendable, Codable, CustomStringConvert
         case .gatewayNoBackend: "dropped:gateway-no-backend"
         case .gatewayNoPort: "dropped:gateway-no-snat-port"
         case .gatewayNoRoute: "passed:gateway-no-route"
+        case .gatewayLocal: "gateway:local"
+        case .gatewayNoSocket: "dropped:gateway-no-socket"
+        case .gatewayNotTCP: "dropped:gateway-not-tcp"
+        case .gatewayLocalUnassigned: "gateway:local-unassigned"
         }
     }
 }

@@ -31,22 +31,31 @@ public struct ListenerKey: Hashable, Sendable, Comparable, CustomStringConvertib
     }
 }
 
-/// The value of one listener: its id (the key of its Maglev table and its
-/// counters) and how its flows are translated.
+/// The value of one listener: its id (the key of its counters and of a
+/// load-balanced listener's Maglev table) and what happens to its packets.
 public struct ListenerEntry: Hashable, Sendable {
     public var id: UInt32
     /// Rewrite the client's address to the node's toward the backend.
     public var snat: Bool
-    /// Slots of its Maglev table (a prime).
+    /// Slots of its Maglev table (a prime); 0 for a local listener.
     public var maglevSize: UInt32
-    /// A flow without packets for this long ends.
+    /// A flow without packets for this long ends; 0 for a local listener.
     public var idleTimeoutSeconds: UInt32
+    /// HTTP/HTTPS (`RL_LISTENER_LOCAL`): not load balanced, but handed to
+    /// the local `routelet gateway`'s socket bound to the listener's address.
+    public var local: Bool
 
-    public init(id: UInt32, snat: Bool, maglevSize: UInt32, idleTimeoutSeconds: UInt32) {
+    public init(id: UInt32, snat: Bool, maglevSize: UInt32, idleTimeoutSeconds: UInt32, local: Bool = false) {
         self.id = id
         self.snat = snat
         self.maglevSize = maglevSize
         self.idleTimeoutSeconds = idleTimeoutSeconds
+        self.local = local
+    }
+
+    /// An HTTP/HTTPS listener's entry: handed to the local gateway.
+    public static func local(id: UInt32) -> ListenerEntry {
+        ListenerEntry(id: id, snat: false, maglevSize: 0, idleTimeoutSeconds: 0, local: true)
     }
 }
 

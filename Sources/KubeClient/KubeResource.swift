@@ -19,6 +19,7 @@ public struct KubeResource: Sendable, Hashable, CustomStringConvertible {
     public static let routeletNodes = KubeResource(group: "routelet.dev", version: "v1alpha1", plural: "routeletnodes", namespaced: false)
     public static let gatewayRoutes = KubeResource(group: "routelet.dev", version: "v1alpha1", plural: "gatewayroutes", namespaced: true)
     public static let services = KubeResource(group: "", version: "v1", plural: "services", namespaced: true)
+    public static let secrets = KubeResource(group: "", version: "v1", plural: "secrets", namespaced: true)
     public static let endpointSlices = KubeResource(group: "discovery.k8s.io", version: "v1", plural: "endpointslices", namespaced: true)
     public static let nodes = KubeResource(group: "", version: "v1", plural: "nodes", namespaced: false)
     public static let events = KubeResource(group: "", version: "v1", plural: "events", namespaced: true)

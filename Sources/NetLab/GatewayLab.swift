@@ -23,8 +23,16 @@ public final class GatewayLab: Sendable {
 
     public static let listener = "198.51.100.10"
     public static let clientAddress = "198.18.10.2"
+    /// With `ipv6`: the client side's addresses and an IPv6 listener address.
+    public static let listener6 = "2001:db8:51::10"
+    public static let clientAddress6 = "2001:db8:10::2"
+    public static let gatewayAddress6 = "2001:db8:10::1"
     public static let tcpPort = 8080
     public static let udpPort = 5353
+    /// Each backend's HTTP/1.1 server (keep-alive): it answers every request
+    /// with JSON {"backend", "method", "path", "peer", "headers"} (header
+    /// names lowercase), and `?bytes=N` with N bytes of "x" instead.
+    public static let httpPort = 8081
 
     public static func backendAddress(_ index: Int) -> String { "198.18.\(21 + index).2" }
     public static func gatewayAddress(backend index: Int) -> String { "198.18.\(21 + index).1" }
@@ -34,7 +42,9 @@ public final class GatewayLab: Sendable {
     public var all: [NetworkNamespace] { [gateway, client] + backends }
     private let servers: [Command.Background]
 
-    public init(backendCount: Int = 3, routeBack: Bool = false) throws {
+    /// `ipv6`: the client link also carries IPv6 (client ``clientAddress6``,
+    /// routed through the gateway).
+    public init(backendCount: Int = 3, routeBack: Bool = false, ipv6: Bool = false) throws {
         var made: [NetworkNamespace] = []
         var started: [Command.Background] = []
         do {
@@ -49,6 +59,12 @@ public final class GatewayLab: Sendable {
             try gateway.sysctl("net.ipv4.ip_forward=1")
             try Self.link(gateway, "gc", client, address: "198.18.10.1/24", peerAddress: "\(Self.clientAddress)/24")
             try client.ip("route add default via 198.18.10.1")
+            if ipv6 {
+                try gateway.ip("-6 addr add \(Self.gatewayAddress6)/64 dev gc nodad")
+                try client.ip("-6 addr add \(Self.clientAddress6)/64 dev eth0 nodad")
+                try client.ip("-6 route add default via \(Self.gatewayAddress6)")
+                try gateway.sysctl("net.ipv6.conf.all.forwarding=1")
+            }
             for (index, backend) in backends.enumerated() {
                 try Self.link(gateway, "gb\(index + 1)", backend, address: "\(Self.gatewayAddress(backend: index))/24",
                               peerAddress: "\(Self.backendAddress(index))/24")
@@ -59,6 +75,7 @@ public final class GatewayLab: Sendable {
             for backend in backends {
                 try Traffic.waitForUDPListener(in: backend, port: Self.udpPort)
                 try Self.waitForTCPListener(in: backend, port: Self.tcpPort)
+                try Self.waitForTCPListener(in: backend, port: Self.httpPort)
             }
         } catch {
             started.forEach { _ = $0.stop(signal: SIGKILL) }
@@ -87,7 +104,7 @@ public final class GatewayLab: Sendable {
         try far.ip("addr add \(peerAddress) dev eth0")
     }
 
-    static func waitForTCPListener(in host: NetworkNamespace, port: Int) throws {
+    public static func waitForTCPListener(in host: NetworkNamespace, port: Int) throws {
         for _ in 0..<100 {
             if !(try host.run(["ss", "-Hltn", "sport = :\(port)"])).trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { return }
             Thread.sleep(forTimeInterval: 0.05)
@@ -122,6 +139,38 @@ public final class GatewayLab: Sendable {
             while True:
                 _, peer = u.recvfrom(2048)
                 u.sendto(b"\(name) %s" % peer[0].encode(), peer)
+        import http.server, json
+        class HTTP(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+            def log_message(self, *args): pass
+            def answer(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                received = 0
+                while received < length:
+                    chunk = self.rfile.read(min(65536, length - received))
+                    if not chunk: break
+                    received += len(chunk)
+                query = self.path.partition("?")[2]
+                size = next((int(p[6:]) for p in query.split("&") if p.startswith("bytes=")), None)
+                if size is not None:
+                    self.send_response(200); self.send_header("Content-Length", str(size)); self.end_headers()
+                    block = b"x" * 65536
+                    while size > 0:
+                        self.wfile.write(block[:min(size, 65536)]); size -= 65536
+                    return
+                body = json.dumps({"backend": "\(name)", "method": self.command, "path": self.path, "peer": self.client_address[0],
+                                   "received": received, "headers": {k.lower(): v for k, v in self.headers.items()}}).encode() + b"\\n"
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                if self.command != "HEAD": self.wfile.write(body)
+            do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = answer
+        class HTTPServer(http.server.ThreadingHTTPServer):
+            allow_reuse_address = True
+            daemon_threads = True
+            request_queue_size = 512
+        threading.Thread(target=HTTPServer(("0.0.0.0", \(httpPort)), HTTP).serve_forever, daemon=True).start()
         threading.Thread(target=udp, daemon=True).start()
         Server(("0.0.0.0", \(tcpPort)), TCP).serve_forever()
         """
@@ -208,6 +257,69 @@ public final class GatewayLab: Sendable {
             s.close()
             print(json.dumps({"backend": line.decode().strip(), "windows": windows, "error": error}))
             """])
+    }
+
+    /// What `routelet gateway` does with a listener, in miniature: an HTTP/1.1
+    /// server (keep-alive) in the gateway namespace whose sockets are bound
+    /// to `addresses` (no address of any interface) with IP_TRANSPARENT /
+    /// IPV6_TRANSPARENT, as the gateway binds its listeners. Each response
+    /// is one JSON line: the peer (address, port) and the socket's own
+    /// (getsockname). Returns once it listens; stop it with `stop()`.
+    public func startTransparentHTTPServer(addresses: [String], port: Int = 80) throws -> Command.Background {
+        let server = try gateway.start([Traffic.python, "-c", Self.transparentServerScript(addresses: addresses, port: port)])
+        do {
+            try Self.waitForTCPListener(in: gateway, port: port)
+        } catch {
+            let output = server.stop(signal: SIGKILL)
+            throw Command.Failure(command: server.command, status: output.status, stdout: output.stdout,
+                                  stderr: "\(error); the server said: \(output.stderr)")
+        }
+        return server
+    }
+
+    public static func transparentServerScript(addresses: [String], port: Int) -> String {
+        """
+        import json, socket, socketserver, threading
+        from http.server import BaseHTTPRequestHandler, HTTPServer
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+            def do_GET(self):
+                local = self.connection.getsockname()
+                body = json.dumps({"peer": self.client_address[0], "peerPort": self.client_address[1],
+                                   "local": local[0], "localPort": local[1]}).encode() + b"\\n"
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+            def log_message(self, *args):
+                pass
+        class Transparent(socketserver.ThreadingMixIn, HTTPServer):
+            daemon_threads = True
+            allow_reuse_address = True
+            def server_bind(self):
+                if self.address_family == socket.AF_INET6:
+                    self.socket.setsockopt(41, 75, 1)              # SOL_IPV6, IPV6_TRANSPARENT
+                else:
+                    self.socket.setsockopt(socket.SOL_IP, 19, 1)   # IP_TRANSPARENT
+                socketserver.TCPServer.server_bind(self)           # no getfqdn: there is no DNS here
+                self.server_name, self.server_port = self.server_address[:2]
+        class Transparent6(Transparent):
+            address_family = socket.AF_INET6
+        for address in [\(addresses.map { "\"\($0)\"" }.joined(separator: ", "))]:
+            kind = Transparent6 if ":" in address else Transparent
+            threading.Thread(target=kind((address, \(port)), Handler).serve_forever, daemon=True).start()
+        threading.Event().wait()
+        """
+    }
+
+    /// `curl` in the client namespace fetching each URL in turn over one
+    /// kept-alive connection when it can; returns curl's exit status (0:
+    /// every request answered), the bodies (one JSON line each) and stderr.
+    public func curl(_ urls: [String], connectTimeout: Double = 2) throws -> (status: Int32, lines: [String], stderr: String) {
+        let result = try client.runAllowingFailure(["curl", "-sS", "--connect-timeout", "\(connectTimeout)",
+                                                    "--max-time", "\(connectTimeout + 3)"] + urls)
+        return (result.status, result.stdout.split(separator: "\n").map(String.init), result.stderr)
     }
 
     static func decodeMap(_ output: String) -> [Int: String] {

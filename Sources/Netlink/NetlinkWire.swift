@@ -9,6 +9,8 @@ enum NetlinkWire {
     static let attributeHeaderSize = 4      // struct rtattr
     static let ifinfomsgSize = 16           // struct ifinfomsg
     static let ifaddrmsgSize = 8            // struct ifaddrmsg
+    static let rtmsgSize = 12               // struct rtmsg
+    static let fibRuleHeaderSize = 12       // struct fib_rule_hdr
     static let maximumInterfaceNameSize = 16 // IFNAMSIZ, including the NUL
 
     /// Rounds up to the next multiple of 4 (NLMSG_ALIGN / RTA_ALIGN). Lengths
@@ -28,6 +30,10 @@ enum NetlinkWire {
     static let request = UInt16(NLM_F_REQUEST)
     static let dump = UInt16(NLM_F_DUMP)
     static let dumpInterrupted = UInt16(NLM_F_DUMP_INTR)
+    static let acknowledge = UInt16(NLM_F_ACK)
+    static let create = UInt16(NLM_F_CREATE)
+    static let exclusive = UInt16(NLM_F_EXCL)
+    static let replace = UInt16(NLM_F_REPLACE)
     static let attributeTypeMask = ~UInt16(NLA_F_NESTED | NLA_F_NET_BYTEORDER)
 
     // rtnetlink (<linux/rtnetlink.h>, <linux/if_link.h>, <linux/if_addr.h>).
@@ -40,6 +46,36 @@ enum NetlinkWire {
     static let linkOperState = UInt16(IFLA_OPERSTATE)
     static let addressAddress = UInt16(IFA_ADDRESS)
     static let addressLocal = UInt16(IFA_LOCAL)
+
+    // Routes (<linux/rtnetlink.h>).
+    static let newRoute = UInt16(RTM_NEWROUTE)
+    static let deleteRoute = UInt16(RTM_DELROUTE)
+    static let getRoute = UInt16(RTM_GETROUTE)
+    static let routeDestination = UInt16(RTA_DST.rawValue)
+    static let routeOutputInterface = UInt16(RTA_OIF.rawValue)
+    static let routeTable = UInt16(RTA_TABLE.rawValue)
+    static let routeTypeLocal = UInt8(RTN_LOCAL)
+    static let scopeHost = UInt8(RT_SCOPE_HOST.rawValue)
+    /// Tables above 255 do not fit rtm_table / fib_rule_hdr.table: RT_TABLE_UNSPEC there, the number in an attribute.
+    static let tableUnspecified = UInt8(RT_TABLE_UNSPEC.rawValue)
+
+    // Policy rules (<linux/fib_rules.h>).
+    static let newRule = UInt16(RTM_NEWRULE)
+    static let deleteRule = UInt16(RTM_DELRULE)
+    static let getRule = UInt16(RTM_GETRULE)
+    static let rulePriority = UInt16(FRA_PRIORITY)
+    static let ruleMark = UInt16(FRA_FWMARK)
+    static let ruleMask = UInt16(FRA_FWMASK)
+    static let ruleTable = UInt16(FRA_TABLE)
+    static let ruleProtocol = UInt16(FRA_PROTOCOL)
+    static let rulePadding = UInt16(FRA_PAD)
+    static let ruleSuppressPrefixLength = UInt16(FRA_SUPPRESS_PREFIXLEN)
+    static let ruleSuppressGroup = UInt16(FRA_SUPPRESS_IFGROUP)
+    static let ruleActionToTable = UInt8(FR_ACT_TO_TBL)
+
+    // Socket options (<linux/netlink.h>).
+    static let solNetlink: Int32 = 270      // SOL_NETLINK
+    static let getStrictCheck: Int32 = 12   // NETLINK_GET_STRICT_CHK: dump requests filter as asked
 
     static let familyInet: UInt8 = 2        // AF_INET
     static let familyInet6: UInt8 = 10      // AF_INET6

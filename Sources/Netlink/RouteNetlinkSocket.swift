@@ -4,9 +4,10 @@ import Glibc
 import Musl
 #endif
 
-/// A NETLINK_ROUTE socket for request/reply dumps of links and addresses in
-/// the network namespace where it was created (whichever thread uses it
-/// later). Not subscribed to any multicast group; see ``LinkMonitor`` for
+/// A NETLINK_ROUTE socket for request/reply dumps of links and addresses,
+/// and for reading and writing policy rules and routes, in the network
+/// namespace where it was created (whichever thread uses it later). Not
+/// subscribed to any multicast group; see ``LinkMonitor`` for
 /// notifications. Use it from one task at a time: it keeps a sequence
 /// counter and a receive buffer.
 public final class RouteNetlinkSocket {
@@ -16,13 +17,15 @@ public final class RouteNetlinkSocket {
     /// The time a dump waits for each reply datagram before ETIMEDOUT.
     public static let replyTimeoutMilliseconds: Int32 = 5_000
 
-    private let fd: Int32
+    let fd: Int32
     /// The port id the kernel assigned at bind; replies must carry it.
     public let portID: UInt32
-    private var nextSequence: UInt32
+    var nextSequence: UInt32
     // 32 KiB is the largest dump datagram the kernel builds for a large
     // enough reader; receive() grows it should one be bigger.
-    private var buffer = [UInt8](repeating: 0, count: 32 * 1024)
+    var buffer = [UInt8](repeating: 0, count: 32 * 1024)
+    /// NETLINK_GET_STRICT_CHK is on: dumps filter as their request asks.
+    var strictChecking = false
 
     /// Opens the socket in the calling thread's network namespace.
     public init() throws(NetlinkError) {
@@ -60,11 +63,10 @@ public final class RouteNetlinkSocket {
     /// Sends a dump request and reads replies until NLMSG_DONE, redoing the
     /// whole dump when it was interrupted or a notification overflowed the
     /// socket (ENOBUFS), since either leaves the result incomplete.
-    private func dump(type: UInt16, header: [UInt8], operation: String) throws(NetlinkError) -> [NetlinkMessage] {
+    func dump(type: UInt16, header: [UInt8], operation: String) throws(NetlinkError) -> [NetlinkMessage] {
         var lastProblem = ""
         for _ in 0..<Self.maximumDumpAttempts {
-            let sequence = nextSequence
-            nextSequence = nextSequence == UInt32.max ? 1 : nextSequence + 1
+            let sequence = takeSequence()
             let request = NetlinkMessage(type: type, flags: NetlinkWire.request | NetlinkWire.dump,
                                          sequence: sequence, portID: portID, payload: header)
             try NetlinkDescriptor.send(fd, request.encoded, operation: operation)
@@ -86,5 +88,40 @@ public final class RouteNetlinkSocket {
         }
         throw NetlinkError(operation: operation, errno: EAGAIN,
                            detail: "\(lastProblem) on all \(Self.maximumDumpAttempts) attempts")
+    }
+
+    /// The next request's sequence number.
+    func takeSequence() -> UInt32 {
+        let sequence = nextSequence
+        nextSequence = nextSequence == UInt32.max ? 1 : nextSequence + 1
+        return sequence
+    }
+
+    /// Sends one request with NLM_F_ACK and waits for its acknowledgement;
+    /// the kernel's error throws, with its errno.
+    func request(type: UInt16, flags: UInt16, payload: [UInt8], operation: String) throws(NetlinkError) {
+        let sequence = takeSequence()
+        let message = NetlinkMessage(type: type, flags: NetlinkWire.request | NetlinkWire.acknowledge | flags,
+                                     sequence: sequence, portID: portID, payload: payload)
+        try NetlinkDescriptor.send(fd, message.encoded, operation: operation)
+        while true {
+            try NetlinkDescriptor.waitReadable(fd, timeoutMilliseconds: Self.replyTimeoutMilliseconds, operation: operation)
+            let (bytes, sender) = try NetlinkDescriptor.receive(fd, buffer: &buffer, operation: operation)
+            guard sender == 0 else { continue }
+            for reply in try NetlinkParser.messages(in: bytes) where reply.sequence == sequence && reply.portID == portID {
+                if try NetlinkParser.classify(reply, operation: operation) == .acknowledgement { return }
+            }
+        }
+    }
+
+    /// Turns on NETLINK_GET_STRICT_CHK, so that a dump's header and
+    /// attributes filter it (a route dump of one table, not every route).
+    func enableStrictChecking() throws(NetlinkError) {
+        guard !strictChecking else { return }
+        var one: Int32 = 1
+        _ = try checkedSyscall("setsockopt(NETLINK_GET_STRICT_CHK)") {
+            setsockopt(fd, NetlinkWire.solNetlink, NetlinkWire.getStrictCheck, &one, socklen_t(MemoryLayout<Int32>.size))
+        }
+        strictChecking = true
     }
 }

@@ -16,8 +16,12 @@ public struct DesiredDataplane: Hashable, Sendable {
     /// Interfaces GatewayRoutes bind: the gateway stage runs there. The
     /// program is attached on these and on those of `bindings`.
     public var gatewayInterfaces: Set<UInt32> = []
-    /// The L4 listeners of GatewayRoutes.
+    /// The listeners of GatewayRoutes: TCP/UDP load balanced in eBPF,
+    /// HTTP/HTTPS handed to the local gateway (`DesiredListener.local`).
     public var listeners: [ListenerKey: DesiredListener] = [:]
+    /// How local listeners' packets reach the gateway: the program's mark
+    /// and the policy routing for it, installed while any local listener is.
+    public var localDelivery = LocalDeliverySettings.default
     public var routes: [RouteKey: DesiredAction] = [:]
     public var localAddresses: Set<IPAddress> = []
     /// Which table (by name) each route belongs to, for logs and status.
@@ -26,22 +30,32 @@ public struct DesiredDataplane: Hashable, Sendable {
     public init() {}
 }
 
-/// One L4 listener as compile wants it, before ids are assigned.
+/// One listener as compile wants it, before ids are assigned.
 public struct DesiredListener: Hashable, Sendable {
-    /// The GatewayRoute it serves ("namespace/name"), for logs and status.
+    /// The GatewayRoute it serves ("namespace/name"; the oldest, when HTTP
+    /// routes share it), for logs and status.
     public var owner: String
     public var snat: Bool
     public var maglevSize: UInt32
     public var idleTimeoutSeconds: UInt32
-    /// Its backends; those of weight 0 take no new flows (drain).
+    /// Its backends; those of weight 0 take no new flows (drain). Empty for
+    /// a local listener: the gateway resolves its own.
     public var backends: [DesiredBackend]
+    /// HTTP/HTTPS: handed to the local `routelet gateway`, no Maglev table.
+    public var local: Bool
 
-    public init(owner: String, snat: Bool, maglevSize: UInt32, idleTimeoutSeconds: UInt32, backends: [DesiredBackend]) {
+    public init(owner: String, snat: Bool, maglevSize: UInt32, idleTimeoutSeconds: UInt32, backends: [DesiredBackend], local: Bool = false) {
         self.owner = owner
         self.snat = snat
         self.maglevSize = maglevSize
         self.idleTimeoutSeconds = idleTimeoutSeconds
         self.backends = backends
+        self.local = local
+    }
+
+    /// An HTTP/HTTPS listener, served by the local gateway.
+    public static func local(owner: String) -> DesiredListener {
+        DesiredListener(owner: owner, snat: false, maglevSize: 0, idleTimeoutSeconds: 0, backends: [], local: true)
     }
 }
 
@@ -76,6 +90,7 @@ public struct Problem: Error, Hashable, Sendable, CustomStringConvertible {
         case tooManyListeners = "TooManyListeners"
         case unsupportedField = "UnsupportedField"
         case gatewayNotServing = "GatewayNotServing"
+        case invalidCertificateRef = "InvalidCertificateRef"
     }
 
     public var reason: Reason

@@ -1,16 +1,22 @@
+import Foundation
 import DataplaneModel
 import GatewayConfig
 import NetAddress
 import RouteletAPI
 
-/// The Services and EndpointSlices that `service:` backends resolve through.
+/// The Services and EndpointSlices that `service:` backends resolve
+/// through, and the TLS Secrets of HTTPS listeners.
 public struct EndpointIndex: Hashable, Sendable {
     /// "namespace/name" -> Service.
     public var services: [String: KubernetesService]
     /// "namespace/service name" -> its slices.
     public var slices: [String: [EndpointSlice]]
+    /// "namespace/name" -> a `kubernetes.io/tls` Secret an HTTPS listener may name.
+    public var secrets: [String: KubernetesSecret]
 
-    public init(services: [KubernetesService] = [], slices: [EndpointSlice] = []) {
+    public init(services: [KubernetesService] = [], slices: [EndpointSlice] = [], secrets: [KubernetesSecret] = []) {
+        self.secrets = Dictionary(secrets.map { ("\($0.metadata.namespace ?? "default")/\($0.metadata.name ?? "")", $0) },
+                                  uniquingKeysWith: { first, _ in first })
         self.services = Dictionary(services.map { ("\($0.metadata.namespace ?? "default")/\($0.metadata.name ?? "")", $0) },
                                    uniquingKeysWith: { first, _ in first })
         var byService: [String: [EndpointSlice]] = [:]
@@ -37,7 +43,7 @@ public struct GatewayVerdict: Hashable, Sendable {
 
     public var isProgrammed: Bool { problems.isEmpty }
     /// Every backend was found (its Service exists and has the port).
-    public var resolvedRefs: Bool { !problems.contains { $0.reason == .backendNotFound } }
+    public var resolvedRefs: Bool { !problems.contains { $0.reason == .backendNotFound || $0.reason == .invalidCertificateRef } }
 }
 
 /// What compile decided for the gateway stage.
@@ -47,15 +53,23 @@ public struct GatewayCompilation: Hashable, Sendable {
     public var verdicts: [GatewayVerdict] = []
     /// The HTTP and HTTPS listeners `routelet gateway` serves, by address and port.
     public var httpListeners: [HTTPListenerConfig] = []
+    /// The PEM files HTTPS listeners' certificates name, by path relative to
+    /// the snapshot directory (content-addressed: a changed Secret is a new file).
+    public var certificateFiles: [String: Data] = [:]
 }
 
 /// compile for GatewayRoutes: routes, endpoints and node facts in, the
 /// desired listeners and a verdict per selected route out. Pure.
 ///
-/// TCP and UDP listeners are served by the eBPF gateway stage; an older
-/// route keeps a contested listener (creationTimestamp, then namespace and
-/// name). A backend's weight is shared equally by its ready endpoints, the
-/// Gateway API's meaning of a backendRef weight.
+/// TCP and UDP listeners are load balanced by the eBPF gateway stage; an
+/// older route keeps a contested listener (creationTimestamp, then
+/// namespace and name). A backend's weight is shared equally by its ready
+/// endpoints, the Gateway API's meaning of a backendRef weight.
+///
+/// HTTP and HTTPS listeners become local listeners: the eBPF stage hands
+/// their packets to `routelet gateway` on this node (no backends, no
+/// Maglev table here; the HTTP rules are compiled into the gateway's
+/// snapshot elsewhere). Routes on one address and port share its listener.
 public enum GatewayCompiler {
     /// The largest Maglev table a listener may ask for (the ABI's limit).
     public static let maxTableSize = 131_071
@@ -91,10 +105,6 @@ public enum GatewayCompiler {
                 continue
             }
             protocolOfPort[portText] = protocolOfPort[portText] ?? proto
-            if proto.isHTTP {
-                compileHTTP(route, namespace: namespace, address: address, node: node, endpoints: endpoints, into: &result, verdict: &verdict)
-                continue
-            }
             // Fail closed: a source filter this node cannot enforce must not
             // look enforced, so the listener is not served at all.
             if route.spec.sourceRanges != nil {
@@ -104,15 +114,19 @@ public enum GatewayCompiler {
             if route.spec.rateLimit != nil {
                 verdict.problems.append(Problem(.unsupportedField, "spec.rateLimit is not enforced on this node yet (the listener is served without it)"))
             }
-            if !(route.spec.accessLog?.headers.isEmpty ?? true) {
+            if proto.isLayer4, !(route.spec.accessLog?.headers.isEmpty ?? true) {
                 verdict.problems.append(Problem(.unsupportedField, "spec.accessLog is not logged for TCP listeners on this node yet (the listener is served without it)"))
             }
             if node.addresses.contains(address) {
                 verdict.problems.append(Problem(.listenerIsNodeAddress, "listener address \(address) is one of this node's own addresses"))
                 continue
             }
-            let key = ListenerKey(address: address, port: UInt16(listener.port), proto: proto == .tcp ? .tcp : .udp)
-            if let holder = owners[key] {
+            // HTTP and HTTPS listeners are TCP entries handed to the local
+            // gateway; routes on one address and port share it (the gateway
+            // matches their requests), so only L4 listeners conflict here.
+            let key = ListenerKey(address: address, port: UInt16(listener.port), proto: proto == .udp ? .udp : .tcp)
+            let shared = proto.isHTTP && result.listeners[key]?.local == true
+            if let holder = owners[key], !shared {
                 verdict.problems.append(Problem(.listenerConflict, "listener \(key) belongs to GatewayRoute \(holder) (older)"))
                 continue
             }
@@ -120,7 +134,9 @@ public enum GatewayCompiler {
             var backends: [BackendEntry: UInt64] = [:]
             var order: [BackendEntry] = []
             var total = 0, ready = 0
-            for rule in route.spec.rules.prefix(1) {
+            // L4: one rule, whose backends fill the Maglev table. HTTP rules
+            // go to the gateway's snapshot (compileHTTP, below).
+            for rule in route.spec.rules.prefix(proto.isLayer4 ? 1 : 0) {
                 for (index, backend) in rule.backends.enumerated() {
                     let resolved = resolve(backend, index: index, namespace: namespace, proto: proto, family: address.family,
                                            endpoints: endpoints)
@@ -154,8 +170,19 @@ public enum GatewayCompiler {
                 }
                 continue
             }
-            guard owners.count < maxListeners else {
+            guard shared || owners.count < maxListeners else {
                 verdict.problems.append(Problem(.tooManyListeners, "this node already serves \(maxListeners) listeners"))
+                continue
+            }
+            if proto.isHTTP {
+                guard compileHTTP(route, namespace: namespace, address: address, endpoints: endpoints, into: &result,
+                                  verdict: &verdict) else { continue }
+                if !shared {
+                    owners[key] = owner
+                    result.listeners[key] = .local(owner: owner)
+                }
+                verdict.interfaces = matched.map(\.name)
+                result.interfaces.formUnion(matched.map(\.ifindex))
                 continue
             }
             let tableSize = listener.effectiveMaglevTableSize
@@ -179,37 +206,64 @@ public enum GatewayCompiler {
                 owner: owner, snat: snat, maglevSize: UInt32(tableSize), idleTimeoutSeconds: timeout,
                 backends: order.map { DesiredBackend(endpoint: $0, weight: UInt32(min(backends[$0]!, UInt64(UInt32.max)))) })
         }
+        // What the gateway would drop when it compiles a listener's rules
+        // (a regular expression it cannot compile) is the route's problem here.
+        for listener in result.httpListeners {
+            for problem in ListenerRouter(listener: listener).problems {
+                guard let index = result.verdicts.firstIndex(where: { $0.namespace == problem.namespace && $0.name == problem.name })
+                else { continue }
+                result.verdicts[index].problems.append(Problem(.invalid, "rules[\(problem.ruleIndex)]: \(problem.message)"))
+            }
+        }
         return result
     }
 
     /// An HTTP or HTTPS route: its rules join the listener's in the gateway
-    /// snapshot (routes arrive oldest first, the snapshot's order).
-    static func compileHTTP(_ route: GatewayRoute, namespace: String, address: IPAddress, node: NodeFacts, endpoints: EndpointIndex,
-                            into result: inout GatewayCompilation, verdict: inout GatewayVerdict) {
-        // Fail closed, as for TCP: an unenforced source filter must not look enforced.
-        if route.spec.sourceRanges != nil {
-            verdict.problems.append(Problem(.unsupportedField, "spec.sourceRanges is not enforced on this node yet; the listener is not served"))
-            return
-        }
-        if route.spec.rateLimit != nil {
-            verdict.problems.append(Problem(.unsupportedField, "spec.rateLimit is not enforced on this node yet (the listener is served without it)"))
-        }
-        if node.addresses.contains(address) {
-            verdict.problems.append(Problem(.listenerIsNodeAddress, "listener address \(address) is one of this node's own addresses"))
-            return
-        }
+    /// snapshot (routes arrive oldest first, the snapshot's order). False
+    /// when it cannot be served (no usable certificate).
+    static func compileHTTP(_ route: GatewayRoute, namespace: String, address: IPAddress, endpoints: EndpointIndex,
+                            into result: inout GatewayCompilation, verdict: inout GatewayVerdict) -> Bool {
         let listener = route.spec.listener
+        var certificate: TLSCertificateConfig?
+        if listener.protocol == .https {
+            let secretName = listener.tls?.secretName ?? ""
+            guard let secret = endpoints.secrets["\(namespace)/\(secretName)"] else {
+                verdict.problems.append(Problem(.invalidCertificateRef, "Secret \(namespace)/\(secretName) not found (an HTTPS listener needs a \(KubernetesSecret.tlsType) Secret)"))
+                return false
+            }
+            switch secret.tlsKeyPair() {
+            case .failure(let problem):
+                verdict.problems.append(Problem(.invalidCertificateRef, problem.message))
+                return false
+            case .success(let pair):
+                let base = "tls/\(namespace)_\(secretName)-\(HTTPGatewayCompiler.digest(pair.certificate + pair.key))"
+                result.certificateFiles[base + ".crt"] = pair.certificate
+                result.certificateFiles[base + ".key"] = pair.key
+                certificate = TLSCertificateConfig(secret: "\(namespace)/\(secretName)", certificateFile: base + ".crt", keyFile: base + ".key",
+                                                   hostnames: (route.spec.hostnames ?? []).map { $0.lowercased() })
+            }
+        }
         let compiled = HTTPGatewayCompiler.route(route, namespace: namespace, family: address.family, endpoints: endpoints)
         verdict.problems += compiled.problems
         verdict.readyEndpoints = compiled.readyEndpoints
         verdict.totalEndpoints = compiled.totalEndpoints
         let text = address.description
-        if let index = result.httpListeners.firstIndex(where: { $0.address == text && $0.port == listener.port }) {
-            result.httpListeners[index].routes.append(compiled.config)
-        } else {
-            result.httpListeners.append(HTTPListenerConfig(address: text, port: listener.port, protocol: listener.protocol.rawValue,
-                                                           routes: [compiled.config]))
+        let index = result.httpListeners.firstIndex { $0.address == text && $0.port == listener.port } ?? {
+            result.httpListeners.append(HTTPListenerConfig(address: text, port: listener.port, protocol: listener.protocol.rawValue))
+            return result.httpListeners.count - 1
+        }()
+        result.httpListeners[index].routes.append(compiled.config)
+        if let certificate {
+            // One entry per Secret: routes naming the same one share it, with all their hostnames.
+            var certificates = result.httpListeners[index].certificates ?? []
+            if let same = certificates.firstIndex(where: { $0.certificateFile == certificate.certificateFile }) {
+                certificates[same].hostnames += certificate.hostnames.filter { !certificates[same].hostnames.contains($0) }
+            } else {
+                certificates.append(certificate)
+            }
+            result.httpListeners[index].certificates = certificates
         }
+        return true
     }
 
     /// Older first: creationTimestamp, then namespace and name.

@@ -3,6 +3,7 @@ import NetAddress
 
 /// diff for the gateway stage: the operations that turn the actual
 /// listeners, backends and Maglev tables into the desired ones. Pure.
+/// Local (HTTP/HTTPS) listeners get an entry and nothing else.
 ///
 /// Order: backends before the tables that name them, a table before the
 /// listener that uses it; removals in reverse (listener, table, backend).
@@ -65,6 +66,16 @@ enum GatewayPlanner {
         for key in keys {
             guard let id = listenerIDs[key] else { continue }
             let listener = desired[key]!
+            if listener.local {
+                // Handed to the local gateway: no table (one left from a
+                // TCP listener of the same key goes after the entry changed).
+                let entry = ListenerEntry.local(id: id)
+                if actual.listeners[key] != entry {
+                    plan.operations.append(.setListener(key, entry, isNew: actual.listeners[key]?.id != id))
+                }
+                if actual.maglev[id] != nil { plan.removals.append(.removeMaglev(listenerID: id)) }
+                continue
+            }
             let live = listener.backends.filter { $0.weight > 0 }
             let slots = maglev.table(live.map { MaglevBackend(key: $0.endpoint.description, weight: $0.weight) },
                                      size: Int(listener.maglevSize))

@@ -1,3 +1,4 @@
+import Foundation
 import GatewayConfig
 import NetAddress
 import RouteletAPI
@@ -61,6 +62,16 @@ enum HTTPGatewayCompiler {
     static func displayName(_ backend: GatewayBackend) -> String {
         if let service = backend.service { return "service \(service.name):\(service.port)" }
         return "\((backend.addresses ?? []).joined(separator: ",")):\(backend.port ?? 0)"
+    }
+
+    /// 64-bit FNV-1a of `data`, hex: names a certificate file after its content.
+    static func digest(_ data: Data) -> String {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in data {
+            hash ^= UInt64(byte)
+            hash &*= 0x0000_0100_0000_01b3
+        }
+        return String(hash, radix: 16)
     }
 
     static func hostPort(_ address: IPAddress, _ port: Int) -> String {

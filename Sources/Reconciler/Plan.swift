@@ -9,6 +9,11 @@ public enum Operation: Hashable, Sendable, CustomStringConvertible {
     case setBackend(id: UInt32, BackendEntry, isNew: Bool)
     case setMaglev(listenerID: UInt32, slots: [UInt32])
     case setListener(ListenerKey, ListenerEntry, isNew: Bool)
+    /// The mark the program sets on what it hands to the local gateway.
+    case setGatewayMark(GatewayMark)
+    /// The policy rules and local routes that deliver marked packets to the
+    /// node, for these families; other rules and routes of routelet's go.
+    case setLocalDelivery(LocalDeliverySettings, families: Set<IPAddress.Family>)
     /// `table` 0: no RouteTable stage; `gateway`: the gateway stage runs.
     case bind(ifindex: UInt32, table: UInt32, gateway: Bool)
     case attach(ifindex: UInt32)
@@ -21,6 +26,9 @@ public enum Operation: Hashable, Sendable, CustomStringConvertible {
     case removeGroup(id: UInt32)
     case removeCounter(routeID: UInt32)
     case removeLocalAddress(IPAddress)
+    /// Every policy rule and route of routelet's (no local listener is
+    /// left): its rules, and its routes in `table` and the rules' tables.
+    case removeLocalDelivery(table: UInt32)
 
     public var description: String {
         switch self {
@@ -29,7 +37,10 @@ public enum Operation: Hashable, Sendable, CustomStringConvertible {
         case .setRoute(let key, let entry): "set \(key) -> \(entry.action) (id \(entry.id))"
         case .setBackend(let id, let entry, _): "set backend \(id) \(entry)"
         case .setMaglev(let listener, let slots): "set Maglev table of listener \(listener) (\(slots.count) slots)"
-        case .setListener(let key, let entry, _): "set listener \(key) (id \(entry.id))"
+        case .setListener(let key, let entry, _): "set listener \(key) (id \(entry.id)\(entry.local ? ", local gateway" : ""))"
+        case .setGatewayMark(let mark): "set the gateway mark \(mark)"
+        case .setLocalDelivery(let settings, let families):
+            "deliver marked packets locally: \(settings) (\([IPAddress.Family.v4, .v6].filter { families.contains($0) }.map(\.description).joined(separator: ", ")))"
         case .bind(let ifindex, let table, let gateway): "bind ifindex \(ifindex) to table \(table)\(gateway ? " and the gateway stage" : "")"
         case .attach(let ifindex): "attach ifindex \(ifindex)"
         case .detach(let ifindex): "detach ifindex \(ifindex)"
@@ -41,6 +52,7 @@ public enum Operation: Hashable, Sendable, CustomStringConvertible {
         case .removeGroup(let id): "remove group \(id)"
         case .removeCounter(let id): "remove counter \(id)"
         case .removeLocalAddress(let address): "unprotect \(address)"
+        case .removeLocalDelivery: "remove the local delivery rules and routes"
         }
     }
 
@@ -54,7 +66,7 @@ public enum Operation: Hashable, Sendable, CustomStringConvertible {
     public var isRemoval: Bool {
         switch self {
         case .detach, .unbind, .removeRoute, .removeGroup, .removeCounter, .removeLocalAddress,
-             .removeListener, .removeMaglev, .removeBackend: true
+             .removeListener, .removeMaglev, .removeBackend, .removeLocalDelivery: true
         default: false
         }
     }
@@ -135,7 +147,19 @@ public enum Planner {
         operations += desired.localAddresses.subtracting(actual.localAddresses).sorted().map { .addLocalAddress($0) }
         // 2. Routes, new or changed in place.
         operations += keys.filter { actual.routes[$0] != entries[$0] }.map { .setRoute($0, entries[$0]!) }
-        // 3. The gateway's backends, Maglev tables and listeners.
+        // 3. The gateway: the mark and the local delivery that local
+        // listeners need, before them; backends, Maglev tables and listeners.
+        let localFamilies = Set(desired.listeners.filter(\.value.local).map(\.key.address.family))
+        var localDeliveryRemovals: [Operation] = []
+        if !localFamilies.isEmpty {
+            let settings = desired.localDelivery
+            if let mark = actual.gatewayMark, mark != settings.gatewayMark { operations.append(.setGatewayMark(settings.gatewayMark)) }
+            if let state = actual.localDelivery, state != .installed(settings, families: localFamilies) {
+                operations.append(.setLocalDelivery(settings, families: localFamilies))
+            }
+        } else if let state = actual.localDelivery, state != .absent {
+            localDeliveryRemovals.append(.removeLocalDelivery(table: desired.localDelivery.table))
+        }
         let gateway = GatewayPlanner.plan(desired: desired.listeners, actual: actual.gateway, maglev: maglev ?? MaglevCache())
         operations += gateway.operations
         // 4. Bindings, then the filters that use them.
@@ -156,6 +180,7 @@ public enum Planner {
         removals += actual.attachments.keys.sorted().filter { !wanted.contains($0) }.map { .detach(ifindex: $0) }
         removals += actual.bindings.keys.sorted().filter { !wanted.contains($0) }.map { .unbind(ifindex: $0) }
         removals += gateway.removals
+        removals += localDeliveryRemovals
         removals += actual.routes.keys.sorted().filter { entries[$0] == nil }.map { .removeRoute($0) }
         let referenced = Set(entries.values.compactMap { entry -> UInt32? in
             if case .forward(let group) = entry.action { return group }

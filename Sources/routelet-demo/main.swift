@@ -21,6 +21,7 @@ let routelet = binDirectory.appendingPathComponent("routelet").path
 let examples = CommandLine.arguments.dropFirst().first ?? FileManager.default.currentDirectoryPath + "/manifests/examples"
 let work = NSTemporaryDirectory() + "routelet-demo-\(getpid())"
 let stateDir = work + "/state", agentLog = work + "/routelet.log", kubeconfig = work + "/kubeconfig"
+let accessLog = work + "/access.log"
 let pins = "/sys/fs/bpf/routelet-demo"
 
 step("Building the lab: namespaces A, B, C around a router (kernel forwarding off)")
@@ -32,10 +33,12 @@ let gatewayPins = "/sys/fs/bpf/routelet-demo-gateway"
 func cleanup() {
     step("Cleaning up: routelet, filters, pins, namespaces")
     if let agent, agent.isRunning { agent.terminate(); agent.waitUntilExit() }
-    _ = try? Command.runAllowingFailure([routelet, "cleanup", "--netns", lab.router.name, "--bpffs-dir", pins])
+    _ = try? Command.runAllowingFailure([routelet, "cleanup", "--netns", lab.router.name, "--bpffs-dir", pins,
+                                         "--gateway-dir", stateDir + "/gateway"])
     lab.delete()
     if let gatewayLab {
-        _ = try? Command.runAllowingFailure([routelet, "cleanup", "--netns", gatewayLab.gateway.name, "--bpffs-dir", gatewayPins])
+        _ = try? Command.runAllowingFailure([routelet, "cleanup", "--netns", gatewayLab.gateway.name, "--bpffs-dir", gatewayPins,
+                                             "--gateway-dir", stateDir + "/gateway"])
         gatewayLab.delete()
     }
     try? FileManager.default.removeItem(atPath: work)
@@ -83,13 +86,14 @@ func kubectl(_ arguments: [String], input: String? = nil, show: Bool = true) thr
 }
 
 /// Starts `routelet standalone` in `namespace`, its log in `agentLog`; waits for the Node registration.
-func startStandalone(in namespace: NetworkNamespace, pins: String, labels: String) throws -> Process {
+func startStandalone(in namespace: NetworkNamespace, pins: String, labels: String, gateway: String = "external") throws -> Process {
     _ = FileManager.default.createFile(atPath: agentLog, contents: nil)
     let process = Process()
     process.executableURL = URL(fileURLWithPath: "/usr/bin/nsenter")
     process.arguments = ["--net=/run/netns/\(namespace.name)", routelet, "standalone", "--listen", "127.0.0.1:6443",
                          "--data-dir", work + "/api-\(namespace.name)", "--kubeconfig-out", kubeconfig, "--node-name", "demo-node",
-                         "--node-labels", labels, "--bpffs-dir", pins, "--state-dir", stateDir, "--resync-period", "10s"]
+                         "--node-labels", labels, "--bpffs-dir", pins, "--state-dir", stateDir, "--resync-period", "10s",
+                         "--gateway", gateway, "--access-log", accessLog, "--gateway-metrics-addr", ""]
     process.standardError = FileHandle(forWritingAtPath: agentLog)
     process.standardOutput = FileHandle.nullDevice
     try process.run()
@@ -217,7 +221,7 @@ do {
     kubectlNamespace = gateway.gateway
     print("gateway: \(gateway.gateway.name), client: \(gateway.client.name), backends: \(gateway.backends.map(\.name).joined(separator: ", "))")
     print("no address of any namespace is \(GatewayLab.listener): routelet answers for it; no nftables or iptables rule exists")
-    let gatewayAgent = try startStandalone(in: gateway.gateway, pins: gatewayPins, labels: "role=gateway")
+    let gatewayAgent = try startStandalone(in: gateway.gateway, pins: gatewayPins, labels: "role=gateway", gateway: "child")
     agent = gatewayAgent
     logLine = 0
 
@@ -242,6 +246,34 @@ do {
     try run([routelet, "dump", "--netns", gateway.gateway.name, "--bpffs-dir", gatewayPins, "--state-dir", stateDir])
     let streamed = stream.wait().stdout
     print("the connection to b3, bytes per 250 ms (b3 left after the 4th): \(streamed.trimmingCharacters(in: .whitespacesAndNewlines))")
+
+    step("HTTP: kubectl apply -f manifests/examples/gateway/http-lab.yaml (routelet gateway, started by the agent, serves it)")
+    try kubectl(["apply", "-f", examples + "/gateway/http-lab.yaml"])
+    try waitFor("gwr/lab-users", #".status.conditions[?(@.type=="Programmed")].status"#, "True")
+    try kubectl(["get", "gatewayroutes"])
+    let http = "198.51.100.11"
+    func curl(_ path: String, _ headers: [String] = []) throws -> String {
+        let arguments = ["curl", "-s", "-w", " -> HTTP %{http_code}\\n", "-H", "Host: api.example.com"] + headers.flatMap { ["-H", $0] }
+            + ["http://\(http)\(path)"]
+        print("$ " + arguments.map { $0.contains(" ") ? "'\($0)'" : $0 }.joined(separator: " "))
+        return try gateway.client.run(arguments)
+    }
+    step("/users with X-User-Role: admin and X-Region: us-west goes to user-service (b1); without the headers: 404")
+    print(try curl("/users/42", ["X-User-Role: admin", "X-Region: us-west"]), terminator: "")
+    print(try curl("/users/42"), terminator: "")
+    step("/canary, 20 requests on one connection: 90/10 between b2 and b3, per request")
+    let canary = try gateway.client.run([Traffic.python, "-c", """
+        import http.client, json, collections
+        c = http.client.HTTPConnection("\(http)", 80, timeout=5); n = collections.Counter()
+        for _ in range(20):
+            c.request("GET", "/canary", headers={"Host": "api.example.com"}); n[json.loads(c.getresponse().read())["backend"]] += 1
+        print(", ".join("%s: %d" % kv for kv in sorted(n.items())))
+        """])
+    print(canary, terminator: "")
+    step("The access log: one JSON line per request, with the route's two headers (absent when not sent)")
+    let logged = ((try? String(contentsOfFile: accessLog, encoding: .utf8)) ?? "").split(separator: "\n").filter { $0.contains("/users/42") }
+    print(logged.joined(separator: "\n"))
+    try run([routelet, "dump", "--netns", gateway.gateway.name, "--bpffs-dir", gatewayPins, "--state-dir", stateDir])
     gatewayAgent.terminate()
     gatewayAgent.waitUntilExit()
 } catch {

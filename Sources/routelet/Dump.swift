@@ -3,6 +3,7 @@ import ArgumentParser
 import Dataplane
 import Foundation
 import GatewayConfig
+import Netlink
 
 struct Dump: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -30,8 +31,11 @@ struct Dump: ParsableCommand {
         let maps = try RouterMaps.openPinned(directory: dataplane.bpffsDirectory)
         let gateway = try GatewayMaps.openPinned(directory: dataplane.bpffsDirectory, router: maps)
         let state = try DataplaneState.read(maps: maps, gateway: gateway, gatewayCounters: true)
-        let report = DataplaneReport(state: state, abiVersion: try maps.abiVersion(), names: Interfaces.all())
+        var report = DataplaneReport(state: state, abiVersion: try maps.abiVersion(), names: Interfaces.all())
             .withGateway(state.gateway, conntrack: try gateway.conntrackEntries())
+        report.gatewayMark = state.gatewayMark?.description
+        report.localDelivery = try LocalDeliveryNetlink.read(table: LocalDeliverySettings.default.table, socket: RouteNetlinkSocket())
+            .description
         let status = StatusReport.read(from: stateDir)
         let directory = URL(fileURLWithPath: gatewayDir ?? (stateDir as NSString).appendingPathComponent("gateway"))
         let http = try GatewaySnapshot.load(from: directory).map { HTTPGatewayDump(snapshot: $0, serving: GatewayServingStatus.load(from: directory)) }
@@ -79,7 +83,7 @@ struct HTTPGatewayDump: Codable {
                 lines.append("    \(route.namespace)/\(route.name)  \(hosts)\(log)")
                 for rule in route.rules {
                     let matches = rule.matches.isEmpty ? "every request" : rule.matches.map(Self.describe).joined(separator: " | ")
-                    let backends = rule.backends.map { backend in
+                    let backends = rule.backends.map { backend -> String in
                         let endpoints = backend.resolved ? "\(backend.endpoints.count) ready" : "unresolved"
                         return "\(backend.name) w\(backend.weight) (\(endpoints))"
                     }.joined(separator: ", ")
@@ -103,12 +107,13 @@ struct HTTPGatewayDump: Codable {
 struct CleanupCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cleanup",
-        abstract: "Detach routelet's TC filters, unpin its maps and stop its gateway; nothing else.",
+        abstract: "Detach routelet's TC filters, unpin its maps, remove its policy rules and routes, and stop its gateway; nothing else.",
         discussion: """
-            Filters are removed from the interfaces of the current (or --netns) network \
-            namespace only. Traffic on those interfaces goes back to the kernel's own routing. \
-            The `routelet gateway` serving --gateway-dir (started by an agent with --gateway child) \
-            is stopped: SIGTERM, then SIGKILL after 10 s.
+            Filters, and the policy rules and local routes that deliver HTTP/HTTPS listener traffic to \
+            `routelet gateway` (those tagged with protocol \(LocalDeliverySettings.protocolNumber)), are removed \
+            in the current (or --netns) network namespace only. Traffic on those interfaces goes back to \
+            the kernel's own routing. The `routelet gateway` serving --gateway-dir (started by an agent \
+            with --gateway child) is stopped: SIGTERM, then SIGKILL after 10 s.
             """
     )
 
@@ -122,6 +127,9 @@ struct CleanupCommand: ParsableCommand {
         let report = try Cleanup.run(pinDirectory: dataplane.bpffsDirectory)
         print("detached from: \(report.detached.isEmpty ? "(no interface)" : report.detached.joined(separator: ", "))")
         print("unpinned: \(report.unpinned.isEmpty ? "(nothing)" : report.unpinned.joined(separator: ", "))")
+        // After the filters: no packet is marked any more when the rules go.
+        let removed = try LocalDeliveryNetlink.remove(table: LocalDeliverySettings.default.table, socket: RouteNetlinkSocket())
+        print("policy rules and routes removed: \(removed)")
         let stopped = GatewayPIDFile.stop(in: URL(fileURLWithPath: gatewayDir))
         print("gateway: \(stopped.map { "stopped (pid \($0))" } ?? "(none running)")")
     }

@@ -12,7 +12,7 @@ struct Routelet: AsyncParsableCommand {
             ingress filter on each bound interface; both outlive this process.
             """,
         version: RouteletVersion.string,
-        subcommands: [AgentCommand.self, StandaloneCommand.self, APIServerCommand.self, Dump.self, CleanupCommand.self, Version.self]
+        subcommands: [AgentCommand.self, StandaloneCommand.self, GatewayCommand.self, APIServerCommand.self, Dump.self, CleanupCommand.self, Version.self]
     )
 }
 

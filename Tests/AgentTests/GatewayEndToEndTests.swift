@@ -12,21 +12,21 @@ final class GatewayAgentLab: Sendable {
     let pins: String
     let stateDir: String
 
-    init(routeBack: Bool = false) throws {
+    init(routeBack: Bool = false, backendCount: Int = 3) throws {
         guard getuid() == 0 else { throw HarnessError("gateway tests need root (BPF, namespaces); run `make test` as root, as CI does") }
         let id = String(UInt32.random(in: 0...UInt32.max), radix: 16)
         manifests = NSTemporaryDirectory() + "rl-gw-manifests-\(id)"
         stateDir = NSTemporaryDirectory() + "rl-gw-state-\(id)"
         pins = "/sys/fs/bpf/rltest-gw-\(id)"
         try FileManager.default.createDirectory(atPath: manifests, withIntermediateDirectories: true)
-        lab = try GatewayLab(routeBack: routeBack)
+        lab = try GatewayLab(backendCount: backendCount, routeBack: routeBack)
     }
 
-    func startAgent() throws -> AgentProcess {
+    func startAgent(extra: [String] = []) throws -> AgentProcess {
         try AgentProcess(namespace: lab.gateway, arguments: [
             "agent", "--manifests", manifests, "--node-name", "lab-gateway", "--bpffs-dir", pins, "--state-dir", stateDir,
             "--metrics-addr", "127.0.0.1:9464",
-        ])
+        ] + extra)
     }
 
     /// `/metrics` of the agent, inside the gateway namespace.
@@ -288,6 +288,86 @@ func serviceRoute(service: String = "users") -> String {
       - backends:
         - {service: {name: \(service), port: 80}}
     """
+}
+
+/// An HTTP GatewayRoute for the lab's listener (the backend is for the
+/// gateway's snapshot; the eBPF stage only hands the traffic over).
+func httpRoute(name: String = "web") -> String {
+    """
+    apiVersion: routelet.dev/v1alpha1
+    kind: GatewayRoute
+    metadata: {name: \(name), namespace: default}
+    spec:
+      listener: {address: \(GatewayLab.listener), port: 80, protocol: HTTP}
+      rules:
+      - backends:
+        - {addresses: [198.18.21.2], port: 8080}
+    """
+}
+
+/// `routelet agent` with an HTTP GatewayRoute: the listener of the local
+/// kind and the policy routing it needs, installed, kept and removed by the
+/// agent's passes and by `routelet cleanup`; a transparent server in the
+/// gateway namespace stands in for `routelet gateway`.
+@Suite(.serialized) struct GatewayHandoffEndToEndTests {
+    /// routelet's rules and routes in the gateway namespace, as `ip` shows them.
+    func policyRouting(_ env: GatewayAgentLab) -> String {
+        let rules = ((try? env.lab.gateway.ip("rule show")) ?? "").split(separator: "\n").filter { $0.contains("29292") }
+        let routes = ((try? env.lab.gateway.ip("route show table 29292")) ?? "").split(separator: "\n")
+        return (rules + routes).joined(separator: "\n")
+    }
+
+    @Test func theAgentHandsAnHTTPListenerToTheLocalSocketRepairsItsRuleAndRemovesItWithTheRoute() throws {
+        let env = try GatewayAgentLab(backendCount: 0)
+        defer { env.tearDown() }
+        let server = try env.lab.startTransparentHTTPServer(addresses: [GatewayLab.listener])
+        defer { server.stop(signal: SIGKILL) }
+        try env.write("web.yaml", httpRoute())
+        let agent = try env.startAgent(extra: ["--resync-period", "500ms"])
+        defer { agent.stop() }
+        #expect(waitUntil { (try? env.gatewayMaps().allListeners().values.first?.local) == true } != nil, "no local listener")
+        #expect(waitUntil { policyRouting(env).contains("fwmark 0x20000000/0x20000000 lookup 29292") } != nil,
+                "no rule: \(policyRouting(env))")
+        #expect(policyRouting(env).contains("local default dev lo"), "\(policyRouting(env))")
+        #expect(try !env.lab.gateway.ip("-6 rule show").contains("29292"), "no IPv6 listener, no IPv6 rule")
+
+        let url = "http://\(GatewayLab.listener)/"
+        let fetched = try env.lab.curl([url, url])
+        #expect(fetched.status == 0 && fetched.lines.count == 2, "curl: \(fetched.stderr)")
+        #expect(fetched.lines.allSatisfy { $0.contains("\"peer\": \"\(GatewayLab.clientAddress)\"") && $0.contains("\"local\": \"\(GatewayLab.listener)\"") },
+                "\(fetched.lines)")
+        // The stand-in is not routelet gateway: nothing reports serving the snapshot, and the status says so.
+        #expect(env.status()?.gatewayRoutes.first?.problems.first?.hasPrefix("GatewayNotServing") == true,
+                "\(String(describing: env.status()?.gatewayRoutes))")
+
+        // routelet dump shows the listener's kind and the policy routing.
+        let dump = try Command.run([ServerProcess.executable, "dump", "--netns", env.lab.gateway.name, "--bpffs-dir", env.pins,
+                                    "--state-dir", env.stateDir, "-o", "json"])
+        struct Dumped: Decodable { var dataplane: DataplaneReport }
+        let report = try JSONDecoder().decode(Dumped.self, from: Data(dump.utf8)).dataplane
+        #expect(report.listeners.count == 1 && report.listeners[0].local && report.listeners[0].counter.flows >= 1, "\(report.listeners)")
+        #expect(report.localDelivery?.contains("fwmark 0x20000000/0x20000000 pref 29 lookup 29292") == true, "\(report.localDelivery ?? "nil")")
+        #expect((report.reasons["gateway:local"]?.packets ?? 0) > 0)
+
+        // Drift: the rule deleted by hand is back at the next resync.
+        try env.lab.gateway.ip("rule del pref 29")
+        #expect(waitUntil { policyRouting(env).contains("fwmark 0x20000000") } != nil, "the rule was not repaired")
+        #expect(try env.lab.curl([url]).status == 0)
+
+        // The route goes: its listener, then the rule and the route.
+        try FileManager.default.removeItem(atPath: "\(env.manifests)/web.yaml")
+        #expect(waitUntil { policyRouting(env).isEmpty } != nil, "left behind: \(policyRouting(env))")
+        #expect(try env.gatewayMaps().allListeners().isEmpty)
+        #expect(try env.lab.curl([url], connectTimeout: 1).status != 0, "served without a listener")
+
+        // Back again, then `routelet cleanup` with the agent stopped: nothing of routelet's is left.
+        try env.write("web.yaml", httpRoute())
+        #expect(waitUntil { policyRouting(env).contains("fwmark") } != nil)
+        agent.stop()
+        let cleanup = try Command.run([ServerProcess.executable, "cleanup", "--netns", env.lab.gateway.name, "--bpffs-dir", env.pins])
+        #expect(cleanup.contains("policy rules and routes removed: 2"), "\(cleanup)")
+        #expect(policyRouting(env).isEmpty, "left behind by cleanup: \(policyRouting(env))")
+    }
 }
 
 /// `kubectl apply` of a GatewayRoute whose backend is a Service, with its

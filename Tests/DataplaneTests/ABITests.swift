@@ -6,7 +6,7 @@ import Testing
 /// compiled with; a change to the header without a change here fails.
 @Suite struct ABITests {
     @Test func mapKeyAndValueLayoutsMatchTheHeader() {
-        #expect(RL_ABI_VERSION == 2)
+        #expect(RL_ABI_VERSION == 3)
         #expect(MemoryLayout<rl_iface>.size == 8)
         #expect(MemoryLayout<rl_lpm_key_v4>.size == 12)
         #expect(MemoryLayout<rl_lpm_key_v4>.offset(of: \.table_id) == 4)
@@ -42,6 +42,16 @@ import Testing
         #expect(MemoryLayout<rl_ct_entry>.offset(of: \.listener_id) == 44)
         #expect(MemoryLayout<rl_ct_entry>.offset(of: \.flags) == 56)
         #expect(MemoryLayout<rl_gw_counter>.size == 24)
+        #expect(MemoryLayout<rl_config>.size == 8)
+        #expect(MemoryLayout<rl_config>.offset(of: \.gateway_mark_mask) == 4)
+    }
+
+    @Test func localDeliveryDefaultsAreTheHeadersConstants() {
+        let settings = LocalDeliverySettings.default
+        #expect(settings.mark == UInt32(RL_GATEWAY_MARK) && settings.mask == UInt32(RL_GATEWAY_MARK_MASK))
+        #expect(settings.table == UInt32(RL_GATEWAY_TABLE) && settings.priority == UInt32(RL_GATEWAY_RULE_PRIORITY))
+        #expect(LocalDeliverySettings.protocolNumber == UInt8(RL_GATEWAY_RTPROT))
+        #expect(settings.mark & ~settings.mask == 0 && settings.mask.nonzeroBitCount == 1, "one bit, under its own mask")
     }
 
     @Test func reasonEnumMatchesTheHeader() {
@@ -59,6 +69,10 @@ import Testing
         #expect(Reason.gatewayNoBackend.rawValue == RL_REASON_GW_NO_BACKEND.rawValue)
         #expect(Reason.gatewayNoPort.rawValue == RL_REASON_GW_NO_PORT.rawValue)
         #expect(Reason.gatewayNoRoute.rawValue == RL_REASON_GW_NO_ROUTE.rawValue)
+        #expect(Reason.gatewayLocal.rawValue == RL_REASON_GW_LOCAL.rawValue)
+        #expect(Reason.gatewayNoSocket.rawValue == RL_REASON_GW_NO_SOCKET.rawValue)
+        #expect(Reason.gatewayNotTCP.rawValue == RL_REASON_GW_NOT_TCP.rawValue)
+        #expect(Reason.gatewayLocalUnassigned.rawValue == RL_REASON_GW_LOCAL_UNASSIGNED.rawValue)
         #expect(Reason.localAddress.rawValue == RL_REASON_LOCAL_ADDR.rawValue)
         #expect(Reason.ttl.rawValue == RL_REASON_TTL.rawValue)
         #expect(Reason.mtu.rawValue == RL_REASON_MTU.rawValue)

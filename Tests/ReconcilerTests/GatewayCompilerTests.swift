@@ -131,15 +131,64 @@ private let listenerKey = ListenerKey(address: IPAddress("198.51.100.10")!, port
     @Test func aListenerOnTheNodesOwnAddressOrAMissingInterfaceIsRefused() throws {
         let own = try gatewayRoute(tcpRoute("own", backends: "    - {addresses: [192.0.2.21], port: 8080}")
             .replacingOccurrences(of: "198.51.100.10", with: "192.0.2.10"))
+        let ownHTTP = try gatewayRoute(tcpRoute("own-web", port: 82, proto: "HTTP", backends: "    - {addresses: [192.0.2.21], port: 8080}")
+            .replacingOccurrences(of: "198.51.100.10", with: "192.0.2.10"))
         let ghost = try gatewayRoute(tcpRoute("ghost", port: 81, extra: "  interfaces: [eth9]", backends: "    - {addresses: [192.0.2.21], port: 8080}"))
-        let http = try gatewayRoute(tcpRoute("web", port: 82, proto: "HTTP", backends: "    - {addresses: [192.0.2.21], port: 8080}"))
-        let result = GatewayCompiler.compile(routes: [own, ghost, http], endpoints: EndpointIndex(), node: gatewayNode())
+        let result = GatewayCompiler.compile(routes: [own, ownHTTP, ghost], endpoints: EndpointIndex(), node: gatewayNode())
         let byName = Dictionary(uniqueKeysWithValues: result.verdicts.map { ($0.name, $0) })
         #expect(byName["own"]?.problems.first?.reason == .listenerIsNodeAddress)
+        #expect(byName["own-web"]?.problems.first?.reason == .listenerIsNodeAddress)
         #expect(byName["ghost"]?.problems.first?.reason == .interfaceNotFound)
-        #expect(byName["web"]?.isProgrammed == true, "HTTP goes to the gateway snapshot: \(byName["web"]!.problems)")
-        #expect(result.httpListeners.map(\.hostPort) == ["198.51.100.10:82"])
-        #expect(result.listeners.isEmpty && result.interfaces.isEmpty)
+        #expect(result.listeners.isEmpty && result.interfaces.isEmpty && result.httpListeners.isEmpty)
+    }
+
+    @Test func anHTTPListenerIsALocalListenerThatHTTPRoutesShareAndTCPContests() throws {
+        let backends = "    - {addresses: [192.0.2.21], port: 8080}"
+        let web = try gatewayRoute(tcpRoute("web", proto: "HTTP", extra: "  interfaces: [eth1]", backends: backends),
+                                   created: "2026-01-01T00:00:00Z")
+        let api = try gatewayRoute(tcpRoute("api", proto: "HTTP", extra: "  interfaces: [eth2]", backends: "    - {service: {name: ghost, port: 80}}"),
+                                   created: "2026-02-01T00:00:00Z")
+        let tcp = try gatewayRoute(tcpRoute("raw", backends: backends), created: "2026-03-01T00:00:00Z")
+        let secure = try gatewayRoute("""
+            apiVersion: routelet.dev/v1alpha1
+            kind: GatewayRoute
+            metadata: {name: secure, namespace: shop}
+            spec:
+              listener: {address: 198.51.100.10, port: 443, protocol: HTTPS, tls: {secretName: cert}}
+              interfaces: [eth1]
+              rules:
+              - backends:
+                - {addresses: [192.0.2.21], port: 8080}
+            """)
+        let result = GatewayCompiler.compile(routes: [tcp, api, web, secure], endpoints: EndpointIndex(), node: gatewayNode())
+        let byName = Dictionary(uniqueKeysWithValues: result.verdicts.map { ($0.name, $0) })
+
+        let listener = try #require(result.listeners[listenerKey])
+        #expect(listener == .local(owner: "shop/web"), "the older route owns the shared listener: \(listener)")
+        #expect(listener.backends.isEmpty && listener.maglevSize == 0, "the gateway resolves HTTP backends, not the Maglev table")
+        #expect(byName["web"]?.isProgrammed == true && byName["web"]?.readyEndpoints == 1, "\(byName["web"]!.problems)")
+        #expect(byName["api"]?.problems.map(\.reason) == [.backendNotFound], "shares the listener; its own Service is missing")
+        #expect(byName["api"]?.interfaces == ["eth2"])
+        #expect(result.interfaces == [11, 12], "the gateway stage runs where either HTTP route binds")
+        #expect(byName["raw"]?.problems.first?.reason == .listenerConflict, "TCP on an HTTP address and port")
+        // HTTPS is a local listener too, once its certificate is there: without the Secret it is not served.
+        #expect(byName["secure"]?.problems.map(\.reason) == [.invalidCertificateRef], "\(byName["secure"]!.problems)")
+        #expect(result.listeners.count == 1)
+        let secret = KubernetesSecret(metadata: ObjectMeta(name: "cert", namespace: "shop"), data: [
+            "tls.crt": Data("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n".utf8).base64EncodedString(),
+            "tls.key": Data("-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----\n".utf8).base64EncodedString(),
+        ])
+        let withSecret = GatewayCompiler.compile(routes: [tcp, api, web, secure], endpoints: EndpointIndex(secrets: [secret]), node: gatewayNode())
+        #expect(withSecret.listeners[ListenerKey(address: IPAddress("198.51.100.10")!, port: 443, proto: .tcp)]?.local == true)
+        #expect(withSecret.listeners.count == 2)
+    }
+
+    @Test func sourceRangesFailClosedForHTTPListenersToo() throws {
+        let route = try gatewayRoute(tcpRoute("web", proto: "HTTP", extra: "  sourceRanges: {allow: [203.0.113.0/24]}",
+                                              backends: "    - {addresses: [192.0.2.21], port: 8080}"))
+        let result = GatewayCompiler.compile(routes: [route], endpoints: EndpointIndex(), node: gatewayNode())
+        #expect(result.verdicts.first?.problems.first?.reason == .unsupportedField)
+        #expect(result.listeners.isEmpty, "a filter this node cannot enforce must not look enforced")
     }
 
     @Test func sourceRangesNotEnforcedYetFailClosedAndRateLimitsAreReported() throws {

@@ -1,3 +1,4 @@
+import Foundation
 import GatewayConfig
 import Reconciler
 import RouteletAPI
@@ -37,7 +38,7 @@ private func httpRoute(_ name: String, namespace: String = "shop", port: Int = 8
                                       slices: [try slice("users", endpoints: [("192.0.2.31", true, nil), ("192.0.2.32", false, nil)])])
         let result = GatewayCompiler.compile(routes: [users, catchAll], endpoints: endpoints, node: gatewayNode())
         #expect(result.verdicts.allSatisfy { $0.isProgrammed }, "\(result.verdicts.map(\.problems))")
-        #expect(result.listeners.isEmpty, "no L4 listener")
+        #expect(result.listeners.values.map(\.local) == [true], "one local listener: the eBPF stage hands it to the gateway")
         let listener = try #require(result.httpListeners.first)
         #expect(result.httpListeners.count == 1 && listener.hostPort == "198.51.100.10:80" && listener.protocol == "HTTP")
         #expect(listener.routes.map(\.name) == ["all", "users"], "oldest first: the precedence tie-break")
@@ -91,5 +92,66 @@ private func httpRoute(_ name: String, namespace: String = "shop", port: Int = 8
         #expect(byName["secure"]?.problems.first?.reason == .listenerConflict, "\(byName["secure"]!.problems)")
         #expect(byName["own"]?.problems.first?.reason == .listenerIsNodeAddress)
         #expect(result.httpListeners.map(\.hostPort) == ["198.51.100.10:80"] && result.httpListeners[0].routes.map(\.name) == ["plain"])
+    }
+}
+
+@Suite struct HTTPSCompileTests {
+    static let pem = (certificate: "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n",
+                      key: "-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----\n")
+
+    static func secret(_ name: String, type: String = KubernetesSecret.tlsType, certificate: String = pem.certificate,
+                       key: String? = pem.key) -> KubernetesSecret {
+        var data = ["tls.crt": Data(certificate.utf8).base64EncodedString()]
+        data["tls.key"] = key.map { Data($0.utf8).base64EncodedString() }
+        return KubernetesSecret(metadata: ObjectMeta(name: name, namespace: "shop"), type: type, data: data)
+    }
+
+    static func httpsRoute(_ name: String, secret: String, hostnames: String) throws -> GatewayRoute {
+        try gatewayRoute("""
+            apiVersion: routelet.dev/v1alpha1
+            kind: GatewayRoute
+            metadata: {name: \(name), namespace: shop}
+            spec:
+              listener: {address: 198.51.100.10, port: 443, protocol: HTTPS, tls: {secretName: \(secret)}}
+              hostnames: \(hostnames)
+              rules:
+              - backends: [{addresses: [192.0.2.41], port: 8080}]
+            """)
+    }
+
+    @Test func aValidSecretBecomesContentAddressedFilesSharedByTheRoutesNamingIt() throws {
+        let a = try Self.httpsRoute("a", secret: "cert", hostnames: "[a.example.com]")
+        let b = try Self.httpsRoute("b", secret: "cert", hostnames: "[\"*.example.org\"]")
+        let result = GatewayCompiler.compile(routes: [a, b], endpoints: EndpointIndex(secrets: [Self.secret("cert")]), node: gatewayNode())
+        #expect(result.verdicts.allSatisfy { $0.isProgrammed }, "\(result.verdicts.map(\.problems))")
+        let certificates = try #require(result.httpListeners.first?.certificates)
+        #expect(certificates.count == 1 && certificates[0].secret == "shop/cert")
+        #expect(certificates[0].hostnames == ["a.example.com", "*.example.org"])
+        #expect(result.certificateFiles[certificates[0].certificateFile] == Data(Self.pem.certificate.utf8))
+        #expect(result.certificateFiles[certificates[0].keyFile] == Data(Self.pem.key.utf8))
+        #expect(certificates[0].keyFile.hasPrefix("tls/shop_cert-"))
+
+        // A changed Secret is a new file name: the gateway sees a new snapshot and reloads.
+        let renewed = Self.secret("cert", certificate: Self.pem.certificate.replacingOccurrences(of: "MIIB", with: "MIIC"))
+        let again = GatewayCompiler.compile(routes: [a], endpoints: EndpointIndex(secrets: [renewed]), node: gatewayNode())
+        #expect(again.httpListeners.first?.certificates?.first?.certificateFile != certificates[0].certificateFile)
+    }
+
+    @Test func aMissingWrongTypeOrIncompleteSecretIsInvalidCertificateRefAndNotServed() throws {
+        let cases: [(KubernetesSecret?, String)] = [
+            (nil, "Secret shop/cert not found"),
+            (Self.secret("cert", type: "Opaque"), "has type Opaque, not kubernetes.io/tls"),
+            (Self.secret("cert", key: nil), "has no tls.key"),
+            (Self.secret("cert", certificate: "not a pem"), "tls.crt holds no PEM certificate"),
+        ]
+        for (secret, message) in cases {
+            let route = try Self.httpsRoute("a", secret: "cert", hostnames: "[a.example.com]")
+            let result = GatewayCompiler.compile(routes: [route], endpoints: EndpointIndex(secrets: secret.map { [$0] } ?? []),
+                                                 node: gatewayNode())
+            let verdict = try #require(result.verdicts.first)
+            #expect(verdict.problems.first?.reason == .invalidCertificateRef && !verdict.resolvedRefs)
+            #expect(verdict.problems.first?.message.contains(message) == true, "\(verdict.problems)")
+            #expect(result.httpListeners.isEmpty && result.certificateFiles.isEmpty)
+        }
     }
 }

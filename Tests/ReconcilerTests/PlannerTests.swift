@@ -44,6 +44,9 @@ struct Model {
         case .removeGroup(let id): state.groups[id] = nil
         case .removeCounter(let id): state.routeCounters[id] = nil
         case .removeLocalAddress(let address): state.localAddresses.remove(address)
+        case .setGatewayMark(let mark): state.gatewayMark = mark
+        case .setLocalDelivery(let settings, let families): state.localDelivery = .installed(settings, families: families)
+        case .removeLocalDelivery: state.localDelivery = .absent
         }
     }
 
@@ -176,5 +179,83 @@ func randomDesired(_ random: inout SeededRandom) -> DesiredDataplane {
         #expect(plan.entries[existing]?.id == 777)
         #expect(plan.entries[fresh]?.id != 777)
         #expect(!plan.operations.contains(.removeCounter(routeID: 777)))
+    }
+}
+
+/// HTTP/HTTPS listeners: an entry each, no Maglev table, and the local
+/// delivery (mark, rules, routes) before them and gone after the last.
+@Suite struct LocalListenerPlannerTests {
+    let web = ListenerKey(address: IPAddress("198.51.100.10")!, port: 80, proto: .tcp)
+    let web6 = ListenerKey(address: IPAddress("2001:db8::10")!, port: 443, proto: .tcp)
+    let settings = LocalDeliverySettings.default
+
+    func desired(_ listeners: [ListenerKey: DesiredListener]) -> DesiredDataplane {
+        var desired = DesiredDataplane()
+        desired.listeners = listeners
+        desired.gatewayInterfaces = listeners.isEmpty ? [] : [11]
+        return desired
+    }
+
+    /// A node that has read its mark and its (absent) rules.
+    func freshModel() -> Model {
+        var model = Model()
+        model.state.gatewayMark = settings.gatewayMark
+        model.state.localDelivery = .absent
+        return model
+    }
+
+    func index(_ operations: [Operation], _ match: (Operation) -> Bool) -> Int? { operations.firstIndex(where: match) }
+
+    @Test func theLocalDeliveryComesBeforeTheListenersThatNeedItAndAPassOverTheResultIsEmpty() throws {
+        var model = freshModel()
+        let want = desired([web: .local(owner: "shop/web"), web6: .local(owner: "shop/web6")])
+        let operations = Planner.plan(desired: want, actual: model.state, isCurrent: { _ in true }).operations
+        let delivery = try #require(index(operations) { $0 == .setLocalDelivery(settings, families: [.v4, .v6]) }, "\(operations)")
+        let listener = try #require(index(operations) { if case .setListener = $0 { true } else { false } })
+        #expect(delivery < listener, "rules and routes first: \(operations)")
+        #expect(!operations.contains { if case .setMaglev = $0 { true } else { false } }, "no Maglev table for a local listener")
+        #expect(!operations.contains { if case .setGatewayMark = $0 { true } else { false } }, "the mark is already the default")
+        for operation in operations { model.apply(operation) }
+        #expect(model.state.gateway.listeners[web] == .local(id: 0) || model.state.gateway.listeners[web] == .local(id: 1))
+        #expect(Planner.plan(desired: want, actual: model.state, isCurrent: { _ in true }).operations.isEmpty)
+
+        // Drift: rules removed by hand, or another mark in rl_config.
+        model.state.localDelivery = .inconsistent("rule without its route")
+        model.state.gatewayMark = GatewayMark(mark: 0x100, mask: 0x100)
+        let repair = Planner.plan(desired: want, actual: model.state, isCurrent: { _ in true }).operations
+        #expect(repair == [.setGatewayMark(settings.gatewayMark), .setLocalDelivery(settings, families: [.v4, .v6])], "\(repair)")
+    }
+
+    @Test func theLastLocalListenerTakesTheLocalDeliveryWithItOnceSynced() {
+        var model = freshModel()
+        let want = desired([web: .local(owner: "shop/web")])
+        for operation in Planner.plan(desired: want, actual: model.state, isCurrent: { _ in true }).operations { model.apply(operation) }
+        #expect(model.state.localDelivery == .installed(settings, families: [.v4]), "IPv4 only: \(String(describing: model.state.localDelivery))")
+
+        let none = desired([:])
+        let early = Planner.plan(desired: none, actual: model.state, isCurrent: { _ in true }, prune: false).operations
+        #expect(!early.contains { if case .removeLocalDelivery = $0 { true } else { false } }, "nothing is removed before the sync")
+        let late = Planner.plan(desired: none, actual: model.state, isCurrent: { _ in true }).operations
+        let listenerGone = index(late) { $0 == .removeListener(web) }
+        let deliveryGone = index(late) { $0 == .removeLocalDelivery(table: settings.table) }
+        #expect(listenerGone != nil && deliveryGone != nil && listenerGone! < deliveryGone!, "the listener goes first: \(late)")
+
+        // Not read (a caller without rtnetlink): left alone either way.
+        model.state.localDelivery = nil
+        #expect(!Planner.plan(desired: none, actual: model.state, isCurrent: { _ in true }).operations
+            .contains { if case .removeLocalDelivery = $0 { true } else { false } })
+        #expect(!Planner.plan(desired: want, actual: model.state, isCurrent: { _ in true }).operations
+            .contains { if case .setLocalDelivery = $0 { true } else { false } })
+    }
+
+    @Test func aTCPListenerTurnedHTTPKeepsItsIDAndLosesItsTableAfterTheEntryChanged() {
+        var model = freshModel()
+        model.state.gateway.listeners[web] = ListenerEntry(id: 4, snat: true, maglevSize: 251, idleTimeoutSeconds: 60)
+        model.state.gateway.maglev[4] = MaglevState(mapID: 99, slots: [UInt32](repeating: 1, count: 251))
+        let operations = Planner.plan(desired: desired([web: .local(owner: "shop/web")]), actual: model.state,
+                                      isCurrent: { _ in true }).operations
+        let entry = index(operations) { $0 == .setListener(web, .local(id: 4), isNew: false) }
+        let table = index(operations) { $0 == .removeMaglev(listenerID: 4) }
+        #expect(entry != nil && table != nil && entry! < table!, "\(operations)")
     }
 }

@@ -17,7 +17,7 @@
 
 #include <linux/types.h>
 
-#define RL_ABI_VERSION 2
+#define RL_ABI_VERSION 3
 
 /* Upper bounds, also the sizes of the maps declared in router.bpf.c. */
 #define RL_MAX_NEXTHOPS 16          /* next hops in one ECMP/WCMP group */
@@ -144,7 +144,11 @@ enum rl_reason {
 	RL_REASON_GW_NO_BACKEND = 17,   /* dropped: listener without a backend in its Maglev table */
 	RL_REASON_GW_NO_PORT = 18,      /* dropped: no free SNAT source port toward the backend */
 	RL_REASON_GW_NO_ROUTE = 19,     /* passed, not NATed: no route toward the backend or client */
-	RL_REASON_COUNT = 20,
+	RL_REASON_GW_LOCAL = 20,        /* gateway: HTTP/HTTPS listener, assigned to the local gateway's socket and marked */
+	RL_REASON_GW_NO_SOCKET = 21,    /* dropped: HTTP/HTTPS listener, no gateway socket (routelet gateway not running) */
+	RL_REASON_GW_NOT_TCP = 22,      /* dropped: UDP to an HTTP/HTTPS listener's address and port */
+	RL_REASON_GW_LOCAL_UNASSIGNED = 23, /* gateway: socket found but bpf_sk_assign refused; marked, the kernel's own lookup delivers */
+	RL_REASON_COUNT = 24,
 };
 _Static_assert(RL_REASON_COUNT <= RL_REASON_SLOTS, "rl_reason_stats has a slot per reason");
 
@@ -160,6 +164,12 @@ struct rl_listener_key {
 _Static_assert(sizeof(struct rl_listener_key) == 20, "rl_listener_key layout");
 
 #define RL_LISTENER_SNAT 1          /* rewrite the client's address to the node's toward the backend */
+/* HTTP/HTTPS: not load balanced but handed to the local `routelet gateway`,
+ * whose socket is bound to the listener's own address and port: the packet
+ * is assigned to that socket (bpf_sk_assign) and marked for local delivery
+ * (see "Local delivery" below). Such a listener has no Maglev table;
+ * maglev_size and idle_timeout_s are 0. The key's proto is IPPROTO_TCP. */
+#define RL_LISTENER_LOCAL 2
 
 struct rl_listener {
 	__u32 id;                   /* index of rl_maglev and rl_listener_stats */
@@ -236,6 +246,40 @@ struct rl_gw_counter {
 	__u64 flows;                /* new flows (connections) */
 };
 _Static_assert(sizeof(struct rl_gw_counter) == 24, "rl_gw_counter layout");
+
+/*
+ * Local delivery of RL_LISTENER_LOCAL traffic. The program sets
+ * (skb->mark & ~mask) | mark on a packet it assigned to the gateway's
+ * socket; the kernel still routes it, and the agent's policy rules deliver
+ * marked packets locally (what TPROXY setups and Cilium's proxy do):
+ *
+ *   ip rule add pref RL_GATEWAY_RULE_PRIORITY fwmark MARK/MASK lookup RL_GATEWAY_TABLE proto RL_GATEWAY_RTPROT
+ *   ip route add local 0.0.0.0/0 dev lo table RL_GATEWAY_TABLE proto RL_GATEWAY_RTPROT
+ *   (and the same with -6 and ::/0)
+ *
+ * The mark is a single bit under a single-bit mask, so setting it never
+ * changes bits someone else owns. It is outside the bits kube-proxy (0x4000,
+ * 0x8000), Cilium's magic (0x0f00), Tailscale (0xff0000) and Istio (0x539)
+ * use, but inside Calico's default mark mask (0xffff0000): no bit is free
+ * on every node, so the agent writes the mark it uses into rl_config and
+ * the rule follows it; 0 there means these defaults.
+ * The table number is "rl" (0x726c, like RL_TC_HANDLE); the rule priority
+ * comes before the main table (32766) and after the local one (0); the
+ * protocol number tags routelet's rules and routes (ip rule/route show
+ * "proto 114"), unassigned in <linux/rtnetlink.h>.
+ */
+#define RL_GATEWAY_MARK 0x20000000
+#define RL_GATEWAY_MARK_MASK 0x20000000
+#define RL_GATEWAY_TABLE 29292
+#define RL_GATEWAY_RULE_PRIORITY 29
+#define RL_GATEWAY_RTPROT 114
+
+/* rl_config (array of one): settings the agent writes for the programs. */
+struct rl_config {
+	__u32 gateway_mark;         /* skb->mark bits of RL_LISTENER_LOCAL packets; 0: RL_GATEWAY_MARK */
+	__u32 gateway_mark_mask;    /* the bits they replace; 0: RL_GATEWAY_MARK_MASK */
+};
+_Static_assert(sizeof(struct rl_config) == 8, "rl_config layout");
 
 /* rl_meta (array of one): facts about the pinned maps themselves. */
 struct rl_meta {

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
- * The gateway stage: GatewayRoute TCP and UDP listeners, served in eBPF
+ * The gateway stage: GatewayRoute TCP and UDP listeners, served in eBPF,
+ * and HTTP/HTTPS listeners, handed to the local `routelet gateway`
  * (design/gateway.md). Included by router.bpf.c after its helpers.
  *
  * Per TCP/UDP packet on an interface with RL_IFACE_GATEWAY:
@@ -10,6 +11,11 @@
  *      flow hash picks a backend in the listener's Maglev table, SNAT (unless
  *      preserveClientIP) allocates a source port, both conntrack entries
  *      are written, then as 1.
+ *   2'. an HTTP/HTTPS listener (RL_LISTENER_LOCAL): the gateway's socket
+ *      for the packet's own tuple is looked up and assigned to the packet,
+ *      which is marked and passed to the kernel, whose policy rule for
+ *      the mark delivers it locally (no NAT, no conntrack: the socket is
+ *      the state). No socket: dropped. UDP to such a listener: dropped.
  *   3. anything else continues to the RouteTable stage unchanged.
  * A hit keeps its backend whatever the Maglev table became since, so
  * backends that leave drain instead of breaking their flows.
@@ -355,6 +361,72 @@ static __always_inline int rl_gw_forward(struct __sk_buff *skb, __u32 table_id, 
 	return rl_finish(skb, done, 0, (int)ret);
 }
 
+/* ---- HTTP/HTTPS listeners: handed to the local gateway ---- */
+
+/* Whether a listening socket is bound to the packet's destination itself
+ * (the gateway binds each listener's address with IP_TRANSPARENT), not to
+ * a wildcard: a node service listening on 0.0.0.0:80 is not the gateway,
+ * and must not receive a listener's traffic while the gateway is down. */
+static __always_inline int rl_sk_bound_to_dst(const struct bpf_sock *sk, const struct rl_flow *flow)
+{
+	if (flow->family == RL_AF_INET)
+		return sk->family == RL_AF_INET && sk->src_ip4 == flow->dst[0];
+	return sk->family == RL_AF_INET6 && sk->src_ip6[0] == flow->dst[0] && sk->src_ip6[1] == flow->dst[1] &&
+	       sk->src_ip6[2] == flow->dst[2] && sk->src_ip6[3] == flow->dst[3];
+}
+
+/* Hands a TCP packet of an HTTP/HTTPS listener to the gateway's socket:
+ * bpf_skc_lookup_tcp with the packet's own tuple finds the connection's
+ * socket (established, request or time-wait) or else the listening one,
+ * bpf_sk_assign makes the kernel deliver to exactly that socket, and the
+ * mark makes the kernel's routing deliver the packet locally at all (its
+ * destination is not a node address). The reply leaves the socket through
+ * the kernel's routing, untouched by this program. */
+static __always_inline int rl_gw_local(struct __sk_buff *skb, const struct rl_flow *flow, const struct rl_listener *l)
+{
+	struct bpf_sock_tuple tuple = {};
+	struct bpf_sock *sk;
+	int new_flow;
+
+	/* Two calls with constant sizes: the helper's size must be a constant. */
+	if (flow->family == RL_AF_INET) {
+		tuple.ipv4.saddr = flow->src[0];
+		tuple.ipv4.daddr = flow->dst[0];
+		tuple.ipv4.sport = bpf_htons(flow->sport);
+		tuple.ipv4.dport = bpf_htons(flow->dport);
+		sk = bpf_skc_lookup_tcp(skb, &tuple, sizeof(tuple.ipv4), BPF_F_CURRENT_NETNS, 0);
+	} else {
+		__builtin_memcpy(tuple.ipv6.saddr, flow->src, 16);
+		__builtin_memcpy(tuple.ipv6.daddr, flow->dst, 16);
+		tuple.ipv6.sport = bpf_htons(flow->sport);
+		tuple.ipv6.dport = bpf_htons(flow->dport);
+		sk = bpf_skc_lookup_tcp(skb, &tuple, sizeof(tuple.ipv6), BPF_F_CURRENT_NETNS, 0);
+	}
+	if (!sk)
+		return rl_finish(skb, RL_REASON_GW_NO_SOCKET, 0, 0);
+	if (sk->state == BPF_TCP_LISTEN && !rl_sk_bound_to_dst(sk, flow)) {
+		bpf_sk_release(sk);
+		return rl_finish(skb, RL_REASON_GW_NO_SOCKET, 0, 0);
+	}
+	new_flow = sk->state == BPF_TCP_LISTEN;   /* a connection the listener will accept */
+	/* Refused (BPF_PROG_TEST_RUN's skb is not at TC ingress; a socket
+	 * closing under us): the socket exists and is the gateway's, so the
+	 * packet is still marked, and the kernel's own lookup, which finds
+	 * that same socket, delivers it. */
+	enum rl_reason done = bpf_sk_assign(skb, sk, 0) ? RL_REASON_GW_LOCAL_UNASSIGNED : RL_REASON_GW_LOCAL;
+
+	bpf_sk_release(sk);
+
+	__u32 zero = 0;
+	const struct rl_config *config = bpf_map_lookup_elem(&rl_config, &zero);
+	__u32 mark = config && config->gateway_mark ? config->gateway_mark : RL_GATEWAY_MARK;
+	__u32 mask = config && config->gateway_mark_mask ? config->gateway_mark_mask : RL_GATEWAY_MARK_MASK;
+
+	skb->mark = (skb->mark & ~mask) | (mark & mask);
+	rl_gw_count(&rl_listener_stats, l->id, skb->len, new_flow);
+	return rl_finish(skb, done, 0, 0);
+}
+
 /* ---- New flows ---- */
 
 /* The backend the listener's Maglev table gives this flow, or 0. */
@@ -483,8 +555,20 @@ static __always_inline int rl_gateway_stage(struct __sk_buff *skb, __u32 table_i
 		__builtin_memcpy(lkey.addr, flow->dst, 4);
 	const struct rl_listener *l = bpf_map_lookup_elem(&rl_listeners, &lkey);
 
+	if (!l && flow->proto == IPPROTO_UDP) {
+		/* UDP to an HTTP/HTTPS listener (its key is TCP's) that no UDP
+		 * listener shares: dropped rather than routed on. This second
+		 * lookup is what UDP packets that are no listener's pay. */
+		lkey.proto = IPPROTO_TCP;
+		l = bpf_map_lookup_elem(&rl_listeners, &lkey);
+		if (l && (l->flags & RL_LISTENER_LOCAL))
+			return rl_finish(skb, RL_REASON_GW_NOT_TCP, 0, 0);
+		return RL_CONTINUE;
+	}
 	if (!l)
 		return RL_CONTINUE;
+	if (l->flags & RL_LISTENER_LOCAL)
+		return rl_gw_local(skb, flow, l);
 	if (e)
 		rl_ct_forget_twin(e, flow);   /* a new flow over an ended one */
 	__u32 backend_id = rl_maglev_pick(l, flow);

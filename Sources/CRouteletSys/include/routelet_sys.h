@@ -7,6 +7,7 @@
 #include <linux/rtnetlink.h>
 #include <linux/if_link.h>
 #include <linux/if_addr.h>
+#include <linux/fib_rules.h>
 
 /// Moves the calling thread into the network namespace behind `fd`.
 /// Returns 0, or -1 with errno set.
