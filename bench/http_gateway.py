@@ -372,7 +372,8 @@ class Proxy:
                 json.dump(routelet_snapshot(self.lab, rules), f, indent=1)
             argv = [self.routelet_binary, "gateway", "--snapshot-dir", directory]
             # Only the options this build has (the command is still being written).
-            for option, value in (("--access-log", "/dev/null"), ("--metrics-addr", ""), ("--threads", "1")):
+            for option, value in (("--access-log", "/dev/null"), ("--metrics-addr", ""), ("--threads", "1"),
+                                  ("--shutdown-grace", "1s")):
                 if option in self.routelet_help:
                     argv += [option, value]
         process = self.lab.start(self.lab.gw, self.args.proxy_cpu, argv, f"{self.name}-{rules}.log")
