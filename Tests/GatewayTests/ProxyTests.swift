@@ -28,6 +28,17 @@ extension GatewaySuite {
             await b.close()
         }
 
+        @Test(.enabled(if: getuid() == 0, "IP_TRANSPARENT needs CAP_NET_ADMIN"))
+        func aListenerAddressThatIsNotLocalIsBoundTransparently() async throws {
+            // 198.51.100.0/24 is TEST-NET-2: on no interface here; nothing is sent to it.
+            let harness = try Harness()
+            try await harness.start(GatewaySnapshot(version: 1, listeners: [HTTPListenerConfig(address: "198.51.100.10", port: 0)]))
+            let address = harness.server.boundAddresses["198.51.100.10:0"]
+            #expect(address?.ipAddress == "198.51.100.10")
+            #expect((address?.port ?? 0) > 0)
+            await harness.stop()
+        }
+
         @Test func unresolvedBackendsAnswer500AndRulesWithoutEndpoints503() async throws {
             let harness = try Harness()
             try await harness.start(snapshot(routes: [
