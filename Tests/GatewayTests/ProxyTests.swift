@@ -117,6 +117,40 @@ extension GatewaySuite {
             await web.close()
         }
 
+        @Test func anEndpointThatDoesNotAnswerTheConnectIsLeftAfterTheConnectTimeout() async throws {
+            let web = try await TestBackend(name: "web", group: backendGroup)
+            let (blackhole, fds) = try blackholeEndpoint()
+            defer { fds.forEach { close($0) } }
+            let harness = try Harness { $0.connectTimeout = .milliseconds(300) }
+            try await harness.start(snapshot(routes: [route([
+                rule(0, prefix: "/only", [backend([blackhole])]),
+                rule(1, [backend([blackhole, web.endpoint])]),
+            ])]))
+            let client = try RawClient(port: harness.port())
+            let started = Date()
+            let none = try client.request("GET", "/only")
+            #expect(none.status == 502)
+            #expect(Date().timeIntervalSince(started) >= 0.25)
+            for _ in 0..<4 {
+                #expect(try client.request("GET", "/").text == "web\n")
+            }
+            let metrics = harness.server.registry.emitToString()
+            #expect(metrics.contains("routelet_gateway_http_upstream_errors_total{endpoint=\"\(blackhole)\",kind=\"timeout\"}"), "\(metrics)")
+            await harness.stop()
+            await web.close()
+        }
+
+        @Test func anIdleKeptAliveClientIsClosedAfterTheIdleTimeout() async throws {
+            let web = try await TestBackend(name: "web", group: backendGroup)
+            let harness = try Harness { $0.idleTimeout = .milliseconds(300) }
+            try await harness.start(snapshot(routes: [route([rule(0, [backend([web.endpoint])])])]))
+            let client = try RawClient(port: harness.port())
+            #expect(try client.request("GET", "/").status == 200)
+            #expect(client.closes(within: 2))
+            await harness.stop()
+            await web.close()
+        }
+
         @Test func aSlowBackendGets504AfterTheRequestTimeout() async throws {
             let web = try await TestBackend(name: "web", group: backendGroup)
             let harness = try Harness { $0.requestTimeout = .milliseconds(300) }
@@ -175,6 +209,12 @@ extension GatewaySuite {
             #expect(closeDelimited.text == "until the close\n")
             // After all of them the same connection still serves.
             #expect(try client.request("GET", "/").text == "web\n")
+            // An HTTP/1.0 client without keep-alive gets its answer and the close.
+            let old = try RawClient(port: harness.port())
+            try old.send("GET / HTTP/1.0\r\nHost: a\r\n\r\n")
+            let response = try old.readResponse()
+            #expect(response?.text == "web\n")
+            #expect(old.closes(within: 2))
             await harness.stop()
             await web.close()
             await unframed.close()
