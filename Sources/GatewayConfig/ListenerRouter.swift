@@ -1,192 +1,148 @@
-import Foundation
-import Synchronization
+/// Chooses the rule that takes a request on one HTTP(S) listener, under the
+/// Gateway API's HTTPRoute precedence, across every rule of every route on
+/// the listener. Built once per listener and snapshot; `route` is safe to
+/// call from any thread.
+///
+/// Precedence, highest first:
+/// 1. Exact path > longest PathPrefix (whole path elements, by characters)
+///    > RegularExpression; a match without a path is a PathPrefix "/".
+/// 2. A method match > none.
+/// 3. Most header matches, then most query parameter matches.
+/// 4. The hostname the request matched: exact > longer wildcard > shorter
+///    wildcard > route without hostnames.
+/// 5. Oldest route, then "namespace/name", then rule order, then match order.
+///
+/// Hostnames choose which routes' rules are candidates at all; their
+/// specificity ranks after the match criteria, not before them. The Gateway
+/// API's prose ranks hostnames first, but its conformance suite requires
+/// this: HTTPRouteMatchingAcrossRoutes expects `example.com/v2` to reach
+/// the `*.com` route's PathPrefix `/v2` rather than the `example.com`
+/// route's PathPrefix `/`, and `example.com/` with `version: two` to reach
+/// the `*.com` route's header match. That is what the conformant
+/// implementations do (the wildcard route's rules join the exact host's
+/// virtual host). The hostname still decides between otherwise equal rules:
+/// `a.example.com/` goes to the `a.example.com` route's `/` rather than to
+/// the `*.example.com` route's `/`. `HostnamePrecedence.first` is the other
+/// reading (a hostname's rules first, falling through to less specific
+/// hostnames when none of them matches), kept for comparison.
+///
+/// The lookup is an index, not a scan: the request's host selects at most
+/// one exact-hostname group, one wildcard group per label of the host, and
+/// the group of routes without hostnames; in each, an exact-path dictionary,
+/// a trie of path elements walked deepest first and the regular expressions,
+/// every bucket sorted so that its first match that holds is its best.
+public final class ListenerRouter: Sendable {
+    /// Matches that were dropped (a regular expression that does not compile, ...), in route and rule order.
+    public let problems: [RuleProblem]
 
-// TEMPORARY: a linear stand-in for the router that branch gw-routing writes,
-// with the same public API, so that the proxy can be built and tested
-// before it lands. Replaced wholesale by `git checkout gw-routing -- Sources/GatewayConfig`.
+    /// Exact hostname -> index into `groups`.
+    private let exactHosts: ByteTable
+    /// A wildcard's suffix ("*.example.com" as "example.com") -> index into `groups`.
+    private let wildcardHosts: ByteTable
+    private let groups: [PathIndex]
+    private let anyHost: PathIndex?
+    private let hostnamePrecedence: HostnamePrecedence
 
-/// The request's headers as the router reads them.
-public protocol RoutingHeaders {
-    /// The value of the header, repeated headers joined with ","; nil when absent.
-    func value(forLowercasedName name: String) -> String?
-}
+    /// Compiles the listener; a match whose regex does not compile is dropped and reported in `problems`.
+    public convenience init(listener: HTTPListenerConfig) {
+        self.init(listener: listener, hostnamePrecedence: .afterMatchCriteria)
+    }
 
-/// What the router needs of a request.
-public struct RoutingRequest<Headers: RoutingHeaders> {
-    public var method: String
-    public var host: String?
-    public var target: String
-    public var headers: Headers
+    init(listener: HTTPListenerConfig, hostnamePrecedence: HostnamePrecedence) {
+        let compiled = CompiledListener(listener)
+        var exactHosts = ByteTable()
+        var wildcardHosts = ByteTable()
+        var groups: [PathIndex.Builder] = []
+        var anyHost: PathIndex.Builder?
+        func group(_ table: inout ByteTable, _ key: String, specificity: Int) -> Int {
+            if let index = table.value(key) { return index }
+            table.set(key, to: groups.count)
+            groups.append(PathIndex.Builder(specificity: specificity))
+            return groups.count - 1
+        }
+        for route in compiled.routes {
+            let matches = route.rules.flatMap(\.matches)
+            guard let hostnames = route.hostnames else {
+                if anyHost == nil { anyHost = PathIndex.Builder(specificity: HostPattern.anyHostSpecificity) }
+                for match in matches { anyHost!.insert(match) }
+                continue
+            }
+            for hostname in hostnames {
+                let index = switch hostname {
+                case .exact(let name): group(&exactHosts, name, specificity: hostname.specificity)
+                case .wildcard(let suffix): group(&wildcardHosts, suffix, specificity: hostname.specificity)
+                }
+                for match in matches { groups[index].insert(match) }
+            }
+        }
+        self.exactHosts = exactHosts
+        self.wildcardHosts = wildcardHosts
+        self.groups = groups.map { $0.build() }
+        self.anyHost = anyHost?.build()
+        self.hostnamePrecedence = hostnamePrecedence
+        problems = compiled.problems
+    }
 
-    public init(method: String, host: String?, target: String, headers: Headers) {
-        self.method = method
-        self.host = host
-        self.target = target
-        self.headers = headers
+    /// The rule that takes the request, or `.noMatch` (the proxy answers 404).
+    public func route<H>(_ request: RoutingRequest<H>) -> RoutingDecision {
+        RequestView.with(host: request.host, target: request.target) { view in
+            var best: CompiledMatch?
+            // Groups come most specific hostname first: a later group's match
+            // wins only on the match criteria (hostnames rank after them), or
+            // never once one matched (`HostnamePrecedence.first`).
+            func consider(_ group: PathIndex) -> Bool {
+                guard let match = group.best(request, view) else { return false }
+                if let current = best, !match.precedence.criteriaBeat(current.precedence) { return false }
+                best = match
+                return hostnamePrecedence == .first
+            }
+            let host = view.host
+            if !host.isEmpty {
+                if let index = exactHosts.value(host), consider(groups[index]) { return decision(best) }
+                if !wildcardHosts.isEmpty {
+                    // Each suffix after a dot with at least one byte in front, longest
+                    // first; none longer than the longest wildcard.
+                    var dotIndex = max(1, host.count - wildcardHosts.longestKey - 1)
+                    while let found = host[dotIndex...].firstIndex(of: dot) {
+                        if let index = wildcardHosts.value(UnsafeBufferPointer(rebasing: host[(found + 1)...])), consider(groups[index]) {
+                            return decision(best)
+                        }
+                        dotIndex = found + 1
+                    }
+                }
+            }
+            if let anyHost { _ = consider(anyHost) }
+            return decision(best)
+        }
+    }
+
+    private func decision(_ match: CompiledMatch?) -> RoutingDecision {
+        match.map { .matched($0.rule) } ?? .noMatch
     }
 }
 
-/// A rule the router could not compile (an invalid regular expression).
+/// What the router decided for one request.
+public enum RoutingDecision: Sendable {
+    case matched(MatchedRule)
+    /// No rule takes the request: the proxy answers 404.
+    case noMatch
+}
+
+/// A match the router could not use and dropped, with the rule it belongs to.
 public struct RuleProblem: Hashable, Sendable {
     public var namespace: String
     public var name: String
+    /// The rule's position in its route's `spec.rules`.
     public var ruleIndex: Int
     public var message: String
 }
 
-/// The routes of one listener, matched in precedence order.
-public final class ListenerRouter: Sendable {
-    private let routes: [CompiledRoute]
-    public let problems: [RuleProblem]
-
-    public init(listener: HTTPListenerConfig) {
-        var problems: [RuleProblem] = []
-        routes = listener.routes.map { route in
-            CompiledRoute(hostnames: route.hostnames, rules: route.rules.map { rule in
-                for match in rule.matches {
-                    let patterns = [match.path].compactMap { $0 }.filter { $0.type == "RegularExpression" }.map(\.value)
-                        + (match.headers + match.queryParams).filter { $0.type == "RegularExpression" }.map(\.value)
-                    for pattern in patterns where (try? NSRegularExpression(pattern: pattern)) == nil {
-                        problems.append(RuleProblem(namespace: route.namespace, name: route.name, ruleIndex: rule.index,
-                                                    message: "invalid regular expression \(pattern)"))
-                    }
-                }
-                return (rule.matches, MatchedRule(namespace: route.namespace, name: route.name, ruleIndex: rule.index,
-                                                   accessLogHeaders: route.accessLogHeaders, backends: rule.backends))
-            })
-        }
-        self.problems = problems
-    }
-
-    public func route<H>(_ request: RoutingRequest<H>) -> RoutingDecision {
-        let host = request.host.map { hostWithoutPort($0).lowercased() }
-        let (path, query) = splitTarget(request.target)
-        for route in routes where route.hostnames.isEmpty || host.map({ hostMatches($0, route.hostnames) }) == true {
-            for (matches, rule) in route.rules {
-                if matches.isEmpty || matches.contains(where: { matchHolds($0, request, path: path, query: query) }) {
-                    return .matched(rule)
-                }
-            }
-        }
-        return .noMatch
-    }
-
-    private struct CompiledRoute: Sendable {
-        var hostnames: [String]
-        var rules: [([HTTPRequestMatch], MatchedRule)]
-    }
-}
-
-private func hostWithoutPort(_ host: String) -> String {
-    if host.hasPrefix("[") { return String(host.prefix(while: { $0 != "]" }).dropFirst()) }
-    return String(host.prefix(while: { $0 != ":" }))
-}
-
-private func hostMatches(_ host: String, _ names: [String]) -> Bool {
-    names.contains { name in
-        name.hasPrefix("*.") ? host.hasSuffix(name.dropFirst()) && host.count > name.count - 1 : host == name
-    }
-}
-
-private func splitTarget(_ target: String) -> (String, [(String, String)]) {
-    guard let q = target.firstIndex(of: "?") else { return (target, []) }
-    let query = target[target.index(after: q)...].split(separator: "&").map { pair -> (String, String) in
-        let parts = pair.split(separator: "=", maxSplits: 1)
-        return (String(parts[0]).removingPercentEncoding ?? String(parts[0]),
-                parts.count > 1 ? (String(parts[1]).removingPercentEncoding ?? String(parts[1])) : "")
-    }
-    return (String(target[..<q]), query)
-}
-
-private func valueMatches(_ type: String, _ expected: String, _ actual: String) -> Bool {
-    if type == "RegularExpression" {
-        guard let regex = try? NSRegularExpression(pattern: "^(?:\(expected))$") else { return false }
-        return regex.firstMatch(in: actual, range: NSRange(actual.startIndex..., in: actual)) != nil
-    }
-    return expected == actual
-}
-
-private func matchHolds<H>(_ match: HTTPRequestMatch, _ request: RoutingRequest<H>, path: String, query: [(String, String)]) -> Bool {
-    if let method = match.method, method != request.method { return false }
-    if let pathMatch = match.path {
-        switch pathMatch.type {
-        case "Exact": if path != pathMatch.value { return false }
-        case "PathPrefix":
-            let prefix = pathMatch.value.hasSuffix("/") && pathMatch.value != "/" ? String(pathMatch.value.dropLast()) : pathMatch.value
-            if prefix != "/" && !(path == prefix || path.hasPrefix(prefix + "/")) { return false }
-        default: if !valueMatches("RegularExpression", pathMatch.value, path) { return false }
-        }
-    }
-    for header in match.headers {
-        guard let value = request.headers.value(forLowercasedName: header.name.lowercased()),
-              valueMatches(header.type, header.value, value) else { return false }
-    }
-    for param in match.queryParams {
-        guard let value = query.first(where: { $0.0 == param.name })?.1, valueMatches(param.type, param.value, value) else { return false }
-    }
-    return true
-}
-
-/// The router's answer for one request.
-public enum RoutingDecision: Sendable {
-    case matched(MatchedRule)
-    /// No rule takes the request: 404.
-    case noMatch
-}
-
-/// A rule that took a request, and its weighted choice of backend.
-public final class MatchedRule: Sendable {
-    public let namespace: String
-    public let name: String
-    public let ruleIndex: Int
-    public let accessLogHeaders: [String]
-    private let backends: [HTTPBackendConfig]
-    private let state: Mutex<PickState>
-
-    private struct PickState {
-        var current: [Int]
-        var nextEndpoint: [Int]
-    }
-
-    init(namespace: String, name: String, ruleIndex: Int, accessLogHeaders: [String], backends: [HTTPBackendConfig]) {
-        self.namespace = namespace
-        self.name = name
-        self.ruleIndex = ruleIndex
-        self.accessLogHeaders = accessLogHeaders
-        self.backends = backends
-        state = Mutex(PickState(current: Array(repeating: 0, count: backends.count), nextEndpoint: Array(repeating: 0, count: backends.count)))
-    }
-
-    /// Smooth weighted round robin over the backends that can take a share;
-    /// round robin over a backend's endpoints not in `excluding`.
-    public func pick(excluding: Set<String> = []) -> BackendPick {
-        state.withLock { state in
-            let eligible = backends.indices.filter { i in
-                backends[i].weight > 0 && (!backends[i].resolved || backends[i].endpoints.contains { !excluding.contains($0) })
-            }
-            guard !eligible.isEmpty else { return .noEndpoint }
-            let total = eligible.reduce(0) { $0 + backends[$1].weight }
-            var best = eligible[0]
-            for i in eligible {
-                state.current[i] += backends[i].weight
-                if state.current[i] > state.current[best] { best = i }
-            }
-            state.current[best] -= total
-            let backend = backends[best]
-            guard backend.resolved else { return .unresolved(backend: backend.name) }
-            let candidates = backend.endpoints.filter { !excluding.contains($0) }
-            let endpoint = candidates[state.nextEndpoint[best] % candidates.count]
-            state.nextEndpoint[best] &+= 1
-            return .endpoint(endpoint, backend: backend.name)
-        }
-    }
-}
-
-/// The backend chosen for one request.
-public enum BackendPick: Hashable, Sendable {
-    case endpoint(String, backend: String)
-    /// The backend names no Service or port: 500.
-    case unresolved(backend: String)
-    /// No backend has a ready endpoint: 503.
-    case noEndpoint
+/// Where the matched hostname's specificity ranks (see `ListenerRouter`).
+enum HostnamePrecedence: Sendable {
+    /// After path, method, headers and query, before the route's age: what
+    /// the Gateway API conformance suite checks.
+    case afterMatchCriteria
+    /// Before everything: the most specific hostname's rules, falling through
+    /// to the next less specific hostname when none of them matches.
+    case first
 }
