@@ -11,8 +11,9 @@ extension GatewaySuite {
             let harness = try Harness()
             try await harness.start(snapshot(routes: [
                 route(hostnames: ["api.example.com"], [
-                    rule(0, header: ("x-env", "canary"), [backend([b.endpoint])]),
-                    rule(1, prefix: "/a", [backend([a.endpoint])]),
+                    // Same path: the rule with more header matches takes precedence (Gateway API), whatever the order.
+                    rule(0, prefix: "/a", [backend([a.endpoint])]),
+                    rule(1, prefix: "/a", header: ("x-env", "canary"), [backend([b.endpoint])]),
                 ]),
             ]))
             let client = try RawClient(port: harness.port())
