@@ -11,7 +11,7 @@ public struct GatewayConfiguration: Sendable {
     public var metricsAddress: String?
     /// Connecting to an endpoint; past it the next endpoint is tried.
     public var connectTimeout: Duration
-    /// From the request head sent upstream until the response head: 504 after.
+    /// From the whole request sent upstream until the response head: 504 after.
     public var requestTimeout: Duration
     /// A kept-alive connection without a request in flight, client side and pooled upstream side.
     public var idleTimeout: Duration

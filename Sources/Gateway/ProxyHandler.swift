@@ -142,6 +142,7 @@ final class ProxyHandler: ChannelInboundHandler {
             if let upstream = exchange.upstream {
                 upstream.write(.end(trailers))
                 upstream.flush()
+                if !exchange.responseHeadSent { armRequestTimer(exchange) }
             } else if exchange.status == nil {
                 exchange.pending.append(.end(trailers))
             }
@@ -330,13 +331,20 @@ final class ProxyHandler: ChannelInboundHandler {
             }
         }
         upstream.flush()
+        if exchange.requestEnded { armRequestTimer(exchange) }
+        upstream.read()
+        readClientIfWanted()
+    }
+
+    /// The request timeout runs from the end of the request (an upload of
+    /// any length is not cut short by it) to the response head.
+    private func armRequestTimer(_ exchange: Exchange) {
+        exchange.requestTimer?.cancel()
         let timeout = services.configuration.requestTimeout
         exchange.requestTimer = pool.eventLoop.assumeIsolated().scheduleTask(in: timeout.timeAmount) { [weak self, weak exchange] in
             guard let self, let exchange else { return }
             self.requestTimedOut(exchange)
         }
-        upstream.read()
-        readClientIfWanted()
     }
 
     private func requestTimedOut(_ exchange: Exchange) {

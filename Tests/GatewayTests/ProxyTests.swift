@@ -11,9 +11,9 @@ extension GatewaySuite {
             let harness = try Harness()
             try await harness.start(snapshot(routes: [
                 route(hostnames: ["api.example.com"], [
-                    // Same path, one header more: the header match wins (a longer path would win over it).
-                    rule(0, prefix: "/a", header: ("x-env", "canary"), [backend([b.endpoint])]),
-                    rule(1, prefix: "/a", [backend([a.endpoint])]),
+                    // Same path: the rule with more header matches takes precedence (Gateway API), whatever the order.
+                    rule(0, prefix: "/a", [backend([a.endpoint])]),
+                    rule(1, prefix: "/a", header: ("x-env", "canary"), [backend([b.endpoint])]),
                 ]),
             ]))
             let client = try RawClient(port: harness.port())
@@ -27,6 +27,17 @@ extension GatewaySuite {
             await harness.stop()
             await a.close()
             await b.close()
+        }
+
+        @Test(.enabled(if: getuid() == 0, "IP_TRANSPARENT needs CAP_NET_ADMIN"))
+        func aListenerAddressThatIsNotLocalIsBoundTransparently() async throws {
+            // 198.51.100.0/24 is TEST-NET-2: on no interface here; nothing is sent to it.
+            let harness = try Harness()
+            try await harness.start(GatewaySnapshot(version: 1, listeners: [HTTPListenerConfig(address: "198.51.100.10", port: 0)]))
+            let address = harness.server.boundAddresses["198.51.100.10:0"]
+            #expect(address?.ipAddress == "198.51.100.10")
+            #expect((address?.port ?? 0) > 0)
+            await harness.stop()
         }
 
         @Test func unresolvedBackendsAnswer500AndRulesWithoutEndpoints503() async throws {
@@ -107,6 +118,40 @@ extension GatewaySuite {
             await web.close()
         }
 
+        @Test func anEndpointThatDoesNotAnswerTheConnectIsLeftAfterTheConnectTimeout() async throws {
+            let web = try await TestBackend(name: "web", group: backendGroup)
+            let (blackhole, fds) = try blackholeEndpoint()
+            defer { fds.forEach { close($0) } }
+            let harness = try Harness { $0.connectTimeout = .milliseconds(300) }
+            try await harness.start(snapshot(routes: [route([
+                rule(0, prefix: "/only", [backend([blackhole])]),
+                rule(1, [backend([blackhole, web.endpoint])]),
+            ])]))
+            let client = try RawClient(port: harness.port())
+            let started = Date()
+            let none = try client.request("GET", "/only")
+            #expect(none.status == 502)
+            #expect(Date().timeIntervalSince(started) >= 0.25)
+            for _ in 0..<4 {
+                #expect(try client.request("GET", "/").text == "web\n")
+            }
+            let metrics = harness.server.registry.emitToString()
+            #expect(metrics.contains("routelet_gateway_http_upstream_errors_total{endpoint=\"\(blackhole)\",kind=\"timeout\"}"), "\(metrics)")
+            await harness.stop()
+            await web.close()
+        }
+
+        @Test func anIdleKeptAliveClientIsClosedAfterTheIdleTimeout() async throws {
+            let web = try await TestBackend(name: "web", group: backendGroup)
+            let harness = try Harness { $0.idleTimeout = .milliseconds(300) }
+            try await harness.start(snapshot(routes: [route([rule(0, [backend([web.endpoint])])])]))
+            let client = try RawClient(port: harness.port())
+            #expect(try client.request("GET", "/").status == 200)
+            #expect(client.closes(within: 2))
+            await harness.stop()
+            await web.close()
+        }
+
         @Test func aSlowBackendGets504AfterTheRequestTimeout() async throws {
             let web = try await TestBackend(name: "web", group: backendGroup)
             let harness = try Harness { $0.requestTimeout = .milliseconds(300) }
@@ -165,6 +210,12 @@ extension GatewaySuite {
             #expect(closeDelimited.text == "until the close\n")
             // After all of them the same connection still serves.
             #expect(try client.request("GET", "/").text == "web\n")
+            // An HTTP/1.0 client without keep-alive gets its answer and the close.
+            let old = try RawClient(port: harness.port())
+            try old.send("GET / HTTP/1.0\r\nHost: a\r\n\r\n")
+            let response = try old.readResponse()
+            #expect(response?.text == "web\n")
+            #expect(old.closes(within: 2))
             await harness.stop()
             await web.close()
             await unframed.close()

@@ -86,3 +86,26 @@ func refusingEndpoint() throws -> String {
 /// Every gateway test runs alone: they measure the process's memory and
 /// count connections, which tests running beside them would disturb.
 @Suite(.serialized) enum GatewaySuite {}
+
+/// A loopback listener that never accepts, its queue already full, so that
+/// a connection to it neither succeeds nor is refused: the connect times out.
+/// Returns the endpoint and the descriptors to close afterwards.
+func blackholeEndpoint() throws -> (String, [Int32]) {
+    let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+    listen(listener, 0)
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(listener, $0, &length) } }
+    var fds = [listener]
+    // Fill the accept queue (backlog 0 still takes one).
+    for _ in 0..<2 {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue | SOCK_NONBLOCK.rawValue), 0)
+        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        fds.append(fd)
+    }
+    usleep(50_000)
+    return ("127.0.0.1:\(UInt16(bigEndian: address.sin_port))", fds)
+}
