@@ -118,7 +118,9 @@ public enum GatewayPIDFile {
               let cmdline = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return nil }
         let words = cmdline.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
         // One in another network namespace serves other interfaces: not ours.
-        guard words.contains("gateway"), networkNamespace(of: "\(pid)") == networkNamespace(of: "self") else { return nil }
+        // thread-self: `--netns` moves only the calling thread (an async main
+        // runs on a pool thread), and /proc/self is the main thread's.
+        guard words.contains("gateway"), networkNamespace(of: "\(pid)") == networkNamespace(of: "thread-self") else { return nil }
         return pid
     }
 
