@@ -99,7 +99,7 @@ public enum GatewayCompiler {
                 verdict.problems.append(Problem(.invalid, "listener \(listener.displayText) is not valid"))
                 continue
             }
-            let portText = address.family == .v6 ? "[\(address)]:\(listener.port)" : "\(address):\(listener.port)"
+            let portText = HTTPGatewayCompiler.hostPort(address, listener.port)
             if let earlier = protocolOfPort[portText], earlier != proto {
                 verdict.problems.append(Problem(.listenerConflict, "\(portText) already carries \(earlier) for an older GatewayRoute"))
                 continue
