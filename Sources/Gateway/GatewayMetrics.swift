@@ -29,16 +29,42 @@ final class GatewayMetrics: Sendable {
                                                                 helpText: "Snapshots that could not be read or applied"))
     }
 
+    /// The series of one request's labels, looked up once: the registry's
+    /// own lookup validates names and help text and builds label arrays,
+    /// too much to pay on every request.
+    private struct RequestSeries: Hashable {
+        var namespace, route, rule: String
+        var code: Int
+    }
+    private struct RouteSeries: Hashable {
+        var namespace, route: String
+    }
+    private let requestCounters = NIOLockedValueBox<[RequestSeries: Counter]>([:])
+    private let durationHistograms = NIOLockedValueBox<[RouteSeries: DurationHistogram]>([:])
+
     func request(namespace: String, route: String, rule: String, code: Int, duration: Duration?) {
-        registry.makeCounter(descriptor: .init(metricName: "routelet_gateway_http_requests_total", unitName: "", helpText: "HTTP requests answered"),
-                             labels: [("namespace", namespace), ("route", route), ("rule", rule), ("code", String(code))])
-            .increment()
-        if let duration {
-            registry.makeDurationHistogram(descriptor: .init(metricName: "routelet_gateway_http_request_duration_seconds", unitName: "",
-                                                             helpText: "Time from the request head to the end of the response"),
-                                           labels: [("namespace", namespace), ("route", route)], buckets: Self.durationBuckets)
-                .record(duration)
+        let series = RequestSeries(namespace: namespace, route: route, rule: rule, code: code)
+        let counter = requestCounters.withLockedValue { counters in
+            if let counter = counters[series] { return counter }
+            let counter = registry.makeCounter(
+                descriptor: .init(metricName: "routelet_gateway_http_requests_total", unitName: "", helpText: "HTTP requests answered"),
+                labels: [("namespace", namespace), ("route", route), ("rule", rule), ("code", String(code))])
+            counters[series] = counter
+            return counter
         }
+        counter.increment()
+        guard let duration else { return }
+        let routeSeries = RouteSeries(namespace: namespace, route: route)
+        let histogram = durationHistograms.withLockedValue { histograms in
+            if let histogram = histograms[routeSeries] { return histogram }
+            let histogram = registry.makeDurationHistogram(
+                descriptor: .init(metricName: "routelet_gateway_http_request_duration_seconds", unitName: "",
+                                  helpText: "Time from the request head to the end of the response"),
+                labels: [("namespace", namespace), ("route", route)], buckets: Self.durationBuckets)
+            histograms[routeSeries] = histogram
+            return histogram
+        }
+        histogram.record(duration)
     }
 
     func upstreamError(endpoint: String, kind: UpstreamErrorKind) {
