@@ -39,7 +39,6 @@ final class Exchange {
     var responseBodyBytes = 0
     /// The backend keeps the connection after this response.
     var upstreamReusable = true
-    var requestTimer: Scheduled<Void>?
 
     init(head: HTTPRequestHead) {
         self.head = head
@@ -79,6 +78,12 @@ final class ProxyHandler: ChannelInboundHandler {
     private var exchange: Exchange?
     private var closeAfterResponse = false
     private var isClosed = false
+    /// The request timeout runs from the end of the request (an upload of
+    /// any length is not cut short by it) to the response head.
+    private lazy var requestTimer = DeadlineTimer(eventLoop: pool.eventLoop) { [weak self] in
+        guard let self, let exchange = self.exchange else { return }
+        self.requestTimedOut(exchange)
+    }
 
     init(listener: ServedListener, services: ProxyServices, pool: UpstreamPool, headGuard: RequestHeadGuard) {
         self.listener = listener
@@ -102,8 +107,8 @@ final class ProxyHandler: ChannelInboundHandler {
 
     func channelInactive(context: ChannelHandlerContext) {
         isClosed = true
+        requestTimer.cancel()
         if let exchange {
-            exchange.requestTimer?.cancel()
             if let upstream = exchange.upstream {
                 exchange.upstream = nil
                 upstream.close()
@@ -142,7 +147,7 @@ final class ProxyHandler: ChannelInboundHandler {
             if let upstream = exchange.upstream {
                 upstream.write(.end(trailers))
                 upstream.flush()
-                if !exchange.responseHeadSent { armRequestTimer(exchange) }
+                if !exchange.responseHeadSent { armRequestTimer() }
             } else if exchange.status == nil {
                 exchange.pending.append(.end(trailers))
             }
@@ -246,6 +251,8 @@ final class ProxyHandler: ChannelInboundHandler {
     /// encoded '/' or '.' could walk a request out of the prefix that matched
     /// it (`/admin/../x` under PathPrefix `/admin`): refused, not rewritten.
     private func pathProblem(_ path: String) -> String? {
+        // Without a '.' or a '%' there is nothing to find (most paths).
+        guard path.utf8.contains(where: { $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "%") }) else { return nil }
         let lowered = path.lowercased()
         for segment in ["/../", "/./"] where lowered.contains(segment) { return "the path must not contain \"\(segment)\"\n" }
         for suffix in ["/..", "/."] where lowered.hasSuffix(suffix) { return "the path must not end with \"\(suffix)\"\n" }
@@ -267,7 +274,7 @@ final class ProxyHandler: ChannelInboundHandler {
 
     private func dispatch(_ exchange: Exchange, _ pick: BackendPick) {
         guard let rule = exchange.rule else { return }
-        let routeName = "\(rule.namespace)/\(rule.name) rule \(rule.ruleIndex)"
+        var routeName: String { "\(rule.namespace)/\(rule.name) rule \(rule.ruleIndex)" }
         switch pick {
         case .unresolved(let backend):
             respond(exchange, 500, "backend \(backend) of route \(routeName) is not resolved (no such Service or port)\n")
@@ -331,20 +338,13 @@ final class ProxyHandler: ChannelInboundHandler {
             }
         }
         upstream.flush()
-        if exchange.requestEnded { armRequestTimer(exchange) }
+        if exchange.requestEnded { armRequestTimer() }
         upstream.read()
         readClientIfWanted()
     }
 
-    /// The request timeout runs from the end of the request (an upload of
-    /// any length is not cut short by it) to the response head.
-    private func armRequestTimer(_ exchange: Exchange) {
-        exchange.requestTimer?.cancel()
-        let timeout = services.configuration.requestTimeout
-        exchange.requestTimer = pool.eventLoop.assumeIsolated().scheduleTask(in: timeout.timeAmount) { [weak self, weak exchange] in
-            guard let self, let exchange else { return }
-            self.requestTimedOut(exchange)
-        }
+    private func armRequestTimer() {
+        requestTimer.arm(in: services.configuration.requestTimeout.timeAmount)
     }
 
     private func requestTimedOut(_ exchange: Exchange) {
@@ -383,7 +383,7 @@ final class ProxyHandler: ChannelInboundHandler {
     /// client does not keep alive.
     private func respond(_ exchange: Exchange, _ status: Int, _ text: String, close: Bool = false) {
         guard let context else { return }
-        exchange.requestTimer?.cancel()
+        requestTimer.disarm()
         exchange.pending = []
         exchange.status = status
         exchange.responseHeadSent = true
@@ -430,7 +430,7 @@ final class ProxyHandler: ChannelInboundHandler {
     private func finish(_ exchange: Exchange) {
         guard self.exchange === exchange else { return }
         self.exchange = nil
-        exchange.requestTimer?.cancel()
+        requestTimer.disarm()
         if let upstream = exchange.upstream {
             exchange.upstream = nil
             if exchange.responseEnded, exchange.requestEnded, exchange.upstreamReusable {
@@ -474,7 +474,7 @@ extension ProxyHandler: UpstreamConnectionOwner {
                 }
                 return
             }
-            exchange.requestTimer?.cancel()
+            requestTimer.disarm()
             exchange.status = Int(head.status.code)
             exchange.responseHeadSent = true
             exchange.upstreamReusable = head.isKeepAlive
@@ -512,7 +512,7 @@ extension ProxyHandler: UpstreamConnectionOwner {
             context.close(promise: nil)
             return
         }
-        exchange.requestTimer?.cancel()
+        requestTimer.disarm()
         if exchange.reused, !exchange.retried, !exchange.hasBody, exchange.requestBodyBytes == 0 {
             // A kept-alive connection the backend closed as we reused it: once more on a new one.
             exchange.retried = true

@@ -4,24 +4,37 @@ import NIOHTTP1
 /// X-Forwarded-For / X-Forwarded-Proto / Forwarded added toward the backend.
 enum ProxyHeaders {
     /// RFC 9110 §7.6.1, plus the Proxy-* family and Keep-Alive that HTTP/1.0 peers send.
-    static let hopByHop: Set<String> = ["connection", "keep-alive", "te", "trailer", "upgrade", "proxy-connection"]
+    static let hopByHop = ["connection", "keep-alive", "te", "trailer", "upgrade", "proxy-connection"]
 
     /// Removes the hop-by-hop headers and every header that `Connection` names.
+    /// Runs twice per request, so it compares names in place rather than
+    /// lowercasing each one.
     static func removeHopByHop(_ headers: inout HTTPHeaders) {
-        var named: Set<String> = []
-        for value in headers[canonicalForm: "connection"] {
-            named.insert(value.lowercased())
-        }
-        var names: Set<String> = []
+        let named = headers[canonicalForm: "connection"]
+        var doomed: [String] = []
         for (name, _) in headers {
-            let lower = name.lowercased()
-            if hopByHop.contains(lower) || named.contains(lower) || lower.hasPrefix("proxy-") {
-                names.insert(lower)
-            }
+            let hop = hopByHop.contains { equalsIgnoringCase($0, name) } || hasPrefixIgnoringCase(name, "proxy-")
+                || named.contains { equalsIgnoringCase($0, name) }
+            if hop, !doomed.contains(where: { equalsIgnoringCase($0, name) }) { doomed.append(name) }
         }
-        for name in names {
+        for name in doomed {
             headers.remove(name: name)
         }
+    }
+
+    /// ASCII case-insensitive equality: header names are ASCII tokens.
+    static func equalsIgnoringCase(_ a: some StringProtocol, _ b: some StringProtocol) -> Bool {
+        a.utf8.count == b.utf8.count && zip(a.utf8, b.utf8).allSatisfy { lowered($0) == lowered($1) }
+    }
+
+    /// `prefix` is lowercase.
+    static func hasPrefixIgnoringCase(_ value: String, _ prefix: StaticString) -> Bool {
+        let prefixBytes = UnsafeBufferPointer(start: prefix.utf8Start, count: prefix.utf8CodeUnitCount)
+        return value.utf8.count >= prefixBytes.count && zip(value.utf8, prefixBytes).allSatisfy { lowered($0) == $1 }
+    }
+
+    private static func lowered(_ byte: UInt8) -> UInt8 {
+        (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte) ? byte | 0x20 : byte
     }
 
     /// The request head as the backend gets it. `client` is the client's
@@ -69,19 +82,22 @@ enum ProxyHeaders {
 
     /// RFC 7239 §6: an IPv6 node is quoted and bracketed.
     static func forwardedNode(_ address: String) -> String {
-        address.contains(":") ? "\"[\(address)]\"" : address
+        address.utf8.contains(UInt8(ascii: ":")) ? "\"[\(address)]\"" : address
+    }
+
+    /// RFC 9110 §5.6.2 tchar, indexed by byte.
+    private static let tokenBytes: [Bool] = (0...255).map { byte in
+        switch UInt8(byte) {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+            true
+        case let other:
+            "!#$%&'*+-.^_`|~".utf8.contains(other)
+        }
     }
 
     /// A token stays as it is; anything else becomes a quoted string.
     static func forwardedValue(_ value: String) -> String {
-        let isToken = !value.isEmpty && value.utf8.allSatisfy { byte in
-            switch byte {
-            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"):
-                true
-            default:
-                "!#$%&'*+-.^_`|~".utf8.contains(byte)
-            }
-        }
+        let isToken = !value.isEmpty && value.utf8.allSatisfy { tokenBytes[Int($0)] }
         if isToken { return value }
         var quoted = "\""
         for character in value {

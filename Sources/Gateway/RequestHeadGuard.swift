@@ -32,7 +32,9 @@ final class RequestHeadGuard: ChannelInboundHandler {
     private let headerTimeout: TimeAmount
     private let idleTimeout: TimeAmount
     private var phase = Phase.head(bytes: 0, window: 0)
-    private var timer: Scheduled<Void>?
+    private var timer: DeadlineTimer?
+    /// What the armed timer means when it fires.
+    private var armedFor = Violation.headerTimeout
     private var context: ChannelHandlerContext?
 
     init(maxHeadBytes: Int, headerTimeout: TimeAmount, idleTimeout: TimeAmount) {
@@ -43,23 +45,25 @@ final class RequestHeadGuard: ChannelInboundHandler {
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        timer = DeadlineTimer(eventLoop: context.eventLoop) { [weak self] in
+            guard let self else { return }
+            self.violate(self.armedFor)
+        }
         if context.channel.isActive { arm(headerTimeout, .headerTimeout) }
     }
 
     func channelActive(context: ChannelHandlerContext) {
-        if timer == nil, case .head = phase { arm(headerTimeout, .headerTimeout) }
+        if timer?.isArmed == false, case .head = phase { arm(headerTimeout, .headerTimeout) }
         context.fireChannelActive()
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
         timer?.cancel()
-        timer = nil
         self.context = nil
     }
 
     func channelInactive(context: ChannelHandlerContext) {
         timer?.cancel()
-        timer = nil
         context.fireChannelInactive()
     }
 
@@ -70,11 +74,17 @@ final class RequestHeadGuard: ChannelInboundHandler {
         case .exchange:
             context.fireChannelRead(data)
             return
-        case .idle:
-            phase = .head(bytes: 0, window: 0)
-            arm(headerTimeout, .headerTimeout)
-        case .head:
+        case .idle, .head:
             break
+        }
+        // A head that starts and ends within one read (the usual case) needs
+        // no header deadline: it is armed only when a head stays incomplete.
+        let startsHead: Bool
+        if case .idle = phase {
+            startsHead = true
+            phase = .head(bytes: 0, window: 0)
+        } else {
+            startsHead = false
         }
         guard case .head(var count, var window) = phase else { return }
         let buffer = unwrapInboundIn(data)
@@ -91,13 +101,13 @@ final class RequestHeadGuard: ChannelInboundHandler {
             }
         }
         if complete {
-            timer?.cancel()
-            timer = nil
+            timer?.disarm()
             phase = .exchange
         } else if count > maxHeadBytes {
             violate(.headTooLarge)
             return
         } else {
+            if startsHead { arm(headerTimeout, .headerTimeout) }
             phase = .head(bytes: count, window: window)
         }
         context.fireChannelRead(data)
@@ -105,8 +115,7 @@ final class RequestHeadGuard: ChannelInboundHandler {
 
     /// The proxy took a request head: no head limit until it finished the exchange.
     func requestStarted() {
-        timer?.cancel()
-        timer = nil
+        timer?.disarm()
         if case .violated = phase { return }
         phase = .exchange
     }
@@ -119,18 +128,13 @@ final class RequestHeadGuard: ChannelInboundHandler {
     }
 
     private func arm(_ delay: TimeAmount, _ violation: Violation) {
-        timer?.cancel()
-        guard let context else { return }
-        timer = context.eventLoop.assumeIsolated().scheduleTask(in: delay) { [weak self] in
-            self?.timer = nil
-            self?.violate(violation)
-        }
+        armedFor = violation
+        timer?.arm(in: delay)
     }
 
     private func violate(_ violation: Violation) {
         guard let context else { return }
         timer?.cancel()
-        timer = nil
         phase = .violated
         let answer: (Int, String, String)
         switch violation {

@@ -24,8 +24,8 @@ final class UpstreamConnection: ChannelInboundHandler {
     private(set) var context: ChannelHandlerContext?
     private(set) var isClosed = false
     private var lastError: Error?
-    /// Set while parked: closes the connection after the idle timeout.
-    var idleTimer: Scheduled<Void>?
+    /// Armed while parked: closes the connection after the pool's idle timeout.
+    private(set) var idleTimer: DeadlineTimer?
     /// Exchanges it carried, for the first-use / reuse distinction.
     var exchanges = 0
 
@@ -38,6 +38,7 @@ final class UpstreamConnection: ChannelInboundHandler {
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        idleTimer = DeadlineTimer(eventLoop: context.eventLoop) { [weak self] in self?.close() }
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
@@ -71,7 +72,6 @@ final class UpstreamConnection: ChannelInboundHandler {
     func channelInactive(context: ChannelHandlerContext) {
         isClosed = true
         idleTimer?.cancel()
-        idleTimer = nil
         pool?.remove(self)
         let owner = self.owner
         self.owner = nil

@@ -43,8 +43,7 @@ final class UpstreamPool {
             while let connection = list.popLast() {
                 guard !connection.isClosed else { continue }
                 idle[endpoint] = list.isEmpty ? nil : list
-                connection.idleTimer?.cancel()
-                connection.idleTimer = nil
+                connection.idleTimer?.disarm()
                 completion(.success((connection, reused: true)))
                 return
             }
@@ -67,7 +66,6 @@ final class UpstreamPool {
                     try operations.addHandler(HTTPRequestEncoder())
                     try operations.addHandler(ByteToMessageHandler(
                         HTTPResponseDecoder(leftOverBytesStrategy: .dropBytes, informationalResponseStrategy: .forward)))
-                    try operations.addHandler(NIOHTTPRequestHeadersValidator())
                     try operations.addHandler(UpstreamConnection(endpoint: endpoint))
                 }
             }
@@ -99,9 +97,7 @@ final class UpstreamPool {
             return
         }
         idle[connection.endpoint, default: []].append(connection)
-        connection.idleTimer = eventLoop.assumeIsolated().scheduleTask(in: idleTimeout) { [weak connection] in
-            connection?.close()
-        }
+        connection.idleTimer?.arm(in: idleTimeout)
         // Outstanding read: a backend closing the parked connection is seen at once.
         connection.read()
     }

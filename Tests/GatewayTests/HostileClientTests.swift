@@ -22,6 +22,11 @@ extension GatewaySuite {
             ("oversize request line", "GET /\(String(repeating: "p", count: 70 * 1024)) HTTP/1.1\r\nHost: a\r\n\r\n", 431),
             ("a dot segment walking out of a prefix", "GET /admin/../secret HTTP/1.1\r\nHost: a\r\n\r\n", 400),
             ("an encoded dot segment", "GET /admin/%2E%2E/secret HTTP/1.1\r\nHost: a\r\n\r\n", 400),
+            // The proxy writes headers on without validating them again: the
+            // parser must refuse what could split them on the other side.
+            ("a bare CR inside a header value", "GET / HTTP/1.1\r\nHost: a\r\nX-A: 1\rX-Injected: 2\r\n\r\n", 400),
+            ("a NUL inside a header value", "GET / HTTP/1.1\r\nHost: a\r\nX-A: 1\u{0}2\r\n\r\n", 400),
+            ("a space inside a header name", "GET / HTTP/1.1\r\nHost: a\r\nX A: 1\r\n\r\n", 400),
             ("header count flood", "GET / HTTP/1.1\r\nHost: a\r\n" + (0..<2000).map { "X-\($0): v\r\n" }.joined() + "\r\n", 431),
         ]
 
