@@ -39,15 +39,14 @@ final class UpstreamPool {
     func acquire(_ endpoint: String, allowReuse: Bool = true,
                  _ completion: @escaping (Result<(UpstreamConnection, reused: Bool), Error>) -> Void) {
         eventLoop.preconditionInEventLoop()
-        if allowReuse, var list = idle[endpoint] {
-            while let connection = list.popLast() {
-                guard !connection.isClosed else { continue }
-                idle[endpoint] = list.isEmpty ? nil : list
-                connection.idleTimer?.disarm()
-                completion(.success((connection, reused: true)))
-                return
-            }
-            idle[endpoint] = nil
+        // In place: a copy of the list would copy (and retain) every idle
+        // connection to the endpoint on every request.
+        while allowReuse, let connection = idle[endpoint]?.popLast() {
+            if idle[endpoint]?.isEmpty == true { idle[endpoint] = nil }
+            guard !connection.isClosed else { continue }
+            connection.idleTimer?.disarm()
+            completion(.success((connection, reused: true)))
+            return
         }
         let address: SocketAddress
         do {
@@ -103,9 +102,8 @@ final class UpstreamPool {
     }
 
     func remove(_ connection: UpstreamConnection) {
-        guard var list = idle[connection.endpoint] else { return }
-        list.removeAll { $0 === connection }
-        idle[connection.endpoint] = list.isEmpty ? nil : list
+        idle[connection.endpoint]?.removeAll { $0 === connection }
+        if idle[connection.endpoint]?.isEmpty == true { idle[connection.endpoint] = nil }
     }
 
     /// Idle connections to endpoints no longer in the snapshot.
