@@ -118,10 +118,17 @@ func routeTable(_ name: String, destination: String = "10.0.0.0/8", extra: JSONV
     @Test func bookmarksArriveWhenAskedFor() async throws {
         let server = try Server(bookmarkInterval: .milliseconds(100))
         defer { server.remove() }
-        await server.call("POST", tablesPath, routeTable("b"))
-        let events = await server.watch(tablesPath, query: ["allowWatchBookmarks": "true", "timeoutSeconds": "5"], count: 3)
-        #expect(events.first?["type"] == "ADDED")
-        #expect(events.dropFirst().allSatisfy { $0["type"] == "BOOKMARK" }, "\(events)")
+        let created = await server.call("POST", tablesPath, routeTable("b"))
+        let version = try #require(created.body.metadata("resourceVersion"))
+        // Two bookmarks are due after 0.2 s; the timeout only ends a watch
+        // whose bookmarks never come (and fails it).
+        let events = await server.watch(tablesPath, query: ["allowWatchBookmarks": "true", "timeoutSeconds": "30"], count: 3)
+        #expect(events.map { $0["type"]?.stringValue ?? "?" } == ["ADDED", "BOOKMARK", "BOOKMARK"],
+                "the object, then the two bookmarks asked for, within the 30 s of the watch")
+        for bookmark in events.dropFirst() {
+            #expect(bookmark["object"]?["kind"] == "RouteTable" && bookmark["object"]?.metadata("resourceVersion") == version,
+                    "a bookmark names the kind and the version the watch has reached: \(bookmark)")
+        }
     }
 
     @Test func aWatchFromACompactedVersionGetsExpired() async throws {
