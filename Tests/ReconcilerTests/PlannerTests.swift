@@ -144,13 +144,25 @@ func randomDesired(_ random: inout SeededRandom) -> DesiredDataplane {
         #expect(newGroup! < setRoute! && setRoute! < removeGroup!, "new group, then the route, then the old group: \(plan.operations)")
     }
 
-    @Test func nothingIsRemovedBeforeEverySourceHasSynced() {
+    @Test func nothingIsRemovedBeforeEverySourceHasSynced() throws {
         var random = SeededRandom(state: 42)
         let desired = randomDesired(&random)
         var model = Model()
         Planner.plan(desired: desired, actual: model.state, isCurrent: current).operations.forEach { model.apply($0) }
-        let plan = Planner.plan(desired: DesiredDataplane(), actual: model.state, isCurrent: current, prune: false)
-        #expect(plan.operations.allSatisfy { !$0.isRemoval })
+        // Something to remove, or the check below holds for nothing.
+        try #require(!model.state.routes.isEmpty && !model.state.bindings.isEmpty && !model.state.attachments.isEmpty
+                     && !model.state.localAddresses.isEmpty, "seed 42 installs routes, bindings, filters and addresses: \(model.state)")
+
+        let held = Planner.plan(desired: DesiredDataplane(), actual: model.state, isCurrent: current, prune: false)
+        #expect(held.operations.allSatisfy { !$0.isRemoval }, "removals before the first full sync: \(held.operations)")
+
+        // The same case once every source has synced removes it all.
+        let pruned = Planner.plan(desired: DesiredDataplane(), actual: model.state, isCurrent: current, prune: true)
+        #expect(pruned.operations.contains { $0.isRemoval }, "nothing removed with prune: \(pruned.operations)")
+        pruned.operations.forEach { model.apply($0) }
+        #expect(model.state.routes.isEmpty && model.state.groups.isEmpty && model.state.bindings.isEmpty
+                && model.state.attachments.isEmpty && model.state.localAddresses.isEmpty,
+                "left after pruning to an empty desired state: \(model.state)")
     }
 
     @Test func aStaleProgramIsReplacedAndForeignEntriesAreRemoved() {
