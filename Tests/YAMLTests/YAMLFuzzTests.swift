@@ -1,9 +1,11 @@
+import Foundation
 import Testing
 import YAML
 
 /// A small deterministic generator (SplitMix64), so a failure can be replayed.
 private struct SplitMix64: RandomNumberGenerator {
     var state: UInt64
+    init(seed: UInt64) { state = seed }
     mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state
@@ -13,7 +15,31 @@ private struct SplitMix64: RandomNumberGenerator {
     }
 }
 
+/// Random and mutated YAML: the parser never crashes, and its errors point
+/// inside the input. Each test prints its seed before it starts (a crash
+/// ends the process before any message); YAML_FUZZ_SEED=<seed> replays one.
 @Suite struct YAMLFuzzTests {
+    static func seed(_ test: String) -> UInt64 {
+        let seed = ProcessInfo.processInfo.environment["YAML_FUZZ_SEED"].flatMap { UInt64($0) } ?? UInt64.random(in: 1...UInt64.max)
+        print("YAMLFuzzTests.\(test): seed \(seed) (YAML_FUZZ_SEED=\(seed) replays it)")
+        return seed
+    }
+
+    /// Parses with the fuzzing limits; an error must name a line of the input.
+    static func parse(_ bytes: [UInt8], _ comment: @autoclosure () -> Comment) {
+        do throws(YAMLError) {
+            _ = try YAML.parseDocuments(bytes: bytes, maxDepth: 16, maxNodes: 10_000)
+        } catch {
+            // At most one line per byte that can end one: \n, \r, and the
+            // last byte of NEL, LS and PS, which libyaml also breaks on.
+            let lines = bytes.count(where: { [0x0A, 0x0D, 0x85, 0xA8, 0xA9].contains($0) }) + 1
+            // libyaml ends a stream whose last line has no break with one, so
+            // an error at the very end may be on the line after the last.
+            #expect((1...lines + 1).contains(error.line) && error.column >= 1,
+                    "\(comment()): error at line \(error.line), column \(error.column) of \(lines) lines: \(error)")
+        }
+    }
+
     static let manifest = """
         # a RouteTable
         apiVersion: routelet.dev/v1alpha1
@@ -50,13 +76,14 @@ private struct SplitMix64: RandomNumberGenerator {
 
     @Test("random bytes never crash the parser")
     func randomBytes() {
-        var random = SplitMix64(state: 0x5EED)
-        for _ in 0..<2_000 {
+        let seed = Self.seed("randomBytes")
+        var random = SplitMix64(seed: seed)
+        for index in 0..<2_000 {
             let length = Int.random(in: 0..<64, using: &random)
             let bytes = (0..<length).map { _ in
                 Bool.random(using: &random) ? UInt8.random(in: 0...255, using: &random) : Self.interesting.randomElement(using: &random)!
             }
-            _ = try? YAML.parseDocuments(bytes: bytes, maxDepth: 16, maxNodes: 10_000)
+            Self.parse(bytes, "seed \(seed), input \(index)")
         }
     }
 
@@ -64,8 +91,9 @@ private struct SplitMix64: RandomNumberGenerator {
     func mutatedManifests() throws {
         let original = Array(Self.manifest.utf8)
         #expect(try YAML.parseDocuments(bytes: original).count == 2)
-        var random = SplitMix64(state: 0xC0FFEE)
-        for _ in 0..<3_000 {
+        let seed = Self.seed("mutatedManifests")
+        var random = SplitMix64(seed: seed)
+        for index in 0..<3_000 {
             var bytes = original
             for _ in 0..<Int.random(in: 1...6, using: &random) {
                 let position = Int.random(in: 0..<bytes.count, using: &random)
@@ -81,7 +109,7 @@ private struct SplitMix64: RandomNumberGenerator {
                 }
                 if bytes.isEmpty { bytes = original }
             }
-            _ = try? YAML.parseDocuments(bytes: bytes, maxDepth: 16, maxNodes: 10_000)
+            Self.parse(bytes, "seed \(seed), mutation \(index)")
         }
     }
 }
