@@ -97,8 +97,6 @@ import Testing
         defer { standalone.stop() }
         #expect(try env.kubectl(["apply", "-f", "-"], input: labTable()).status == 0)
         #expect(try waitUntil { try env.jsonpath("rt/lab", ".status.nodesReady") == "1/1" } != nil, "\(standalone.rawLog)")
-        // Let the first writes (node, table status) settle.
-        Thread.sleep(forTimeInterval: 1)
 
         func statusWrites() throws -> [String] {
             try String(contentsOfFile: requests, encoding: .utf8).split(separator: "\n").filter { line in
@@ -106,12 +104,29 @@ import Testing
                     && !line.contains("\"leases\"")
             }.map(String.init)
         }
-        let before = try statusWrites()
-        let resyncsBefore = standalone.entries("pass done").filter { $0["trigger"] == "resync" }.count
-        Thread.sleep(forTimeInterval: 3)
+        func resyncs() -> Int { standalone.entries("pass done").filter { $0["trigger"] == "resync" }.count }
+
+        // The first writes (node, table status) settle: counted in passes,
+        // not seconds, so that a slow machine waits longer rather than
+        // failing. Settled is two resyncs in a row without a write (one
+        // whole resync period, whichever pass was running at the start).
+        var before = try statusWrites()
+        var settled = false
+        for _ in 0..<20 {
+            let start = resyncs()
+            guard waitUntil(60, { resyncs() >= start + 2 }) != nil else { break }
+            let now = try statusWrites()
+            if now == before { settled = true; break }
+            before = now
+        }
+        try #require(settled, "no two resyncs without a write (20 tries, up to 60 s each); the last writes: \(before.suffix(5))\n\(standalone.rawLog)")
+
+        // Idle: five more resyncs, however long they take, write nothing.
+        let resyncsBefore = resyncs()
+        let waited = waitUntil(120) { resyncs() - resyncsBefore >= 5 }
         let after = try statusWrites()
-        let resyncs = standalone.entries("pass done").filter { $0["trigger"] == "resync" }.count - resyncsBefore
-        #expect(resyncs >= 5, "full passes while idle: \(resyncs)")
-        #expect(after == before, "writes while idle, over \(resyncs) resyncs: \(after.dropFirst(before.count))")
+        let passes = resyncs() - resyncsBefore
+        #expect(waited != nil, "full passes while idle: \(passes) in 120 s, not 5")
+        #expect(after == before, "writes while idle, over \(passes) resyncs: \(after.dropFirst(before.count))")
     }
 }
