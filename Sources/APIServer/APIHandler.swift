@@ -81,7 +81,7 @@ public final class APIHandler: Sendable {
             if let subresource, !(subresource == "status" && resource.hasStatus) { throw StatusError.pathNotFound(request.path) }
             let target = Target(resource: resource, namespace: namespace ?? "", name: name, subresource: subresource)
             recorder?.record(verb: verb(request, target), resource: resource, subresource: subresource, namespace: namespace,
-                             userAgent: request.headers["user-agent"] ?? "")
+                             name: authorizedName(request, target), userAgent: request.headers["user-agent"] ?? "")
             return try await dispatch(request, target)
         }
     }
@@ -110,6 +110,17 @@ public final class APIHandler: Sendable {
         case ("DELETE", _): "delete"
         default: request.method.lowercased()
         }
+    }
+
+    /// The object name RBAC checks resourceNames against, as
+    /// kube-apiserver's RequestInfo finds it: the name in the path, or for a
+    /// list or watch an exact `metadata.name` field selector; nil otherwise.
+    func authorizedName(_ request: APIRequest, _ target: Target) -> String? {
+        if let name = target.name { return name }
+        guard request.method == "GET", let text = request.query["fieldSelector"],
+              let selector = try? FieldSelector.parse(text) else { return nil }
+        let names = selector.requirements.filter { $0.field == "metadata.name" && $0.operator == .equals }
+        return names.count == 1 ? names[0].value : nil
     }
 
     func dispatch(_ request: APIRequest, _ target: Target) async throws -> APIResponse {

@@ -3,9 +3,9 @@ import JSONValue
 import Synchronization
 
 /// Records which API calls were made (verb, group, resource, subresource,
-/// namespaced or not), for the RBAC test that checks the agent's ClusterRole
-/// allows exactly what the agent uses, told apart from other clients by
-/// their User-Agent. Written as JSON lines.
+/// namespaced or not, the object's name), for the RBAC test that checks the
+/// agent's ClusterRole allows exactly what the agent uses, told apart from
+/// other clients by their User-Agent. Written as JSON lines.
 public final class RequestRecorder: Sendable {
     private let handle: Mutex<FileHandle?>
 
@@ -16,11 +16,13 @@ public final class RequestRecorder: Sendable {
         self.handle = Mutex(handle)
     }
 
-    func record(verb: String, resource: ResourceType, subresource: String?, namespace: String?, userAgent: String) {
+    /// `name` is what RBAC's resourceNames are checked against (nil: none,
+    /// as for a create or a list of everything).
+    func record(verb: String, resource: ResourceType, subresource: String?, namespace: String?, name: String?, userAgent: String) {
         let entry: [String: JSONValue] = [
             "verb": .string(verb), "group": .string(resource.group), "resource": .string(resource.plural),
             "subresource": .string(subresource ?? ""), "namespaced": .bool(namespace != nil),
-            "namespace": .string(namespace ?? ""), "userAgent": .string(userAgent),
+            "namespace": .string(namespace ?? ""), "name": name.map { .string($0) } ?? .null, "userAgent": .string(userAgent),
         ]
         guard let data = try? JSONValue.object(JSONObject(entry.sorted { $0.key < $1.key }.map { ($0.key, $0.value) })).jsonData() else { return }
         let line = String(decoding: data, as: UTF8.self) + "\n"
