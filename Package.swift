@@ -194,7 +194,10 @@ let package = Package(
         .testTarget(name: "APIServerTests", dependencies: ["APIServer", "APIStore", "JSONValue", "NetLab", "routelet", "Reconciler", "RouteletAPI", "NetAddress", "DataplaneModel",
                                                            .product(name: "Logging", package: "swift-log")],
                     exclude: ["python"]),
-        .testTarget(name: "DataplaneTests", dependencies: ["Dataplane", "CRouteletABI", "NetLab", "Netlink", "routelet"]),
+        // The benchmark's router too (rl_bench_router restores the TTL before
+        // each repetition of a test run).
+        .testTarget(name: "DataplaneTests", dependencies: ["Dataplane", "CRouteletABI", "NetLab", "Netlink", "routelet"],
+                    plugins: [.plugin(name: "EmbedPlugin")]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -4,7 +4,8 @@ import PackagePlugin
 /// Embeds what a target needs at run time into its binary, so that a plain
 /// `swift build` yields a binary that finds everything: the BPF programs of
 /// bpf/ (compiled by bpf/Makefile, which holds every compiler flag; the
-/// Dataplane gets the router, the benchmark its baselines), and for the API
+/// Dataplane gets the router, the benchmark its baselines, DataplaneTests the
+/// benchmark's router for BPF_PROG_TEST_RUN with repeat), and for the API
 /// server the CRDs of crds/.
 @main
 struct EmbedPlugin: BuildToolPlugin {
@@ -12,7 +13,11 @@ struct EmbedPlugin: BuildToolPlugin {
         if target.name == "APIServer" { return try embedCRDs(context: context) }
         let bpfDirectory = context.package.directoryURL.appending(path: "bpf")
         let output = context.pluginWorkDirectoryURL.appending(path: "BPFObjects.swift")
-        let programs = target.name == "routelet-bench" ? "bench_router bench_gateway bench_empty bench_fib" : "router"
+        let programs = switch target.name {
+        case "routelet-bench": "bench_router bench_gateway bench_empty bench_fib"
+        case "DataplaneTests": "bench_router"
+        default: "router"
+        }
         let sources = try FileManager.default
             .subpathsOfDirectory(atPath: bpfDirectory.path)
             .filter { $0.hasSuffix(".c") || $0.hasSuffix(".h") || $0 == "Makefile" }

@@ -1,4 +1,5 @@
 import Dataplane
+import Foundation
 import NetAddress
 import NetLab
 import Testing
@@ -204,15 +205,81 @@ private func v6(_ destination: String, hopLimit: UInt8 = 64, configure: (inout P
         #expect(Set(changed).isSubset(of: allowed), "\(testCase): unexpected bytes changed at \(changed)")
     }
 
-    @Test func aFlowAlwaysHashesToTheSameVerdictAndCounts() throws {
-        // The per-packet cost measurement path: repeat runs count once per run.
+    /// A namespace of its own with two egress devices whose MTUs tell the
+    /// next hop apart: BPF_PROG_TEST_RUN does not carry out the redirect, so
+    /// the chosen next hop shows only in what the program does with it. A
+    /// 1,400-byte IP packet (`large`) leaves through out1 (MTU 1500,
+    /// forwarded: TC_ACT_REDIRECT) and is too big for out2 (MTU 1280: passed
+    /// to the kernel with reason mtu).
+    private func withTwoNextHops(_ body: (_ dataplane: Dataplane, _ pins: TestPins, _ out1: UInt32, _ out2: UInt32) throws -> Void) throws {
         let pins = try TestPins()
         defer { pins.remove() }
-        let dataplane = try Dataplane(pinDirectory: pins.directory)
-        try dataplane.maps.bind(ifindex: 101, table: 7)
-        try dataplane.maps.setRoute(RouteKey(table: 7, prefix: IPPrefix("10.0.0.0/8")!), RouteEntry(id: 1, action: .blackhole))
-        let result = try dataplane.testRun(packet: v4("10.1.1.1"), ingressIfindex: 101, repeat: 1000)
-        #expect(result.verdict == TC_ACT_SHOT)
-        #expect(try dataplane.maps.counter(routeID: 1)?.packets == 1000)
+        let lab = try TestNamespaces(["ecmp"])
+        defer { lab.delete() }
+        let ns = lab[0]
+        try ns.ip("link add out1 mtu 1500 type veth peer name out1p")
+        try ns.ip("link add out2 mtu 1280 type veth peer name out2p")
+        try ns.ip("link set out1 up")
+        try ns.ip("link set out2 up")
+        try ns.enter {
+            let dataplane = try Dataplane(pinDirectory: pins.directory)
+            try body(dataplane, pins, try #require(Interfaces.index(of: "out1")), try #require(Interfaces.index(of: "out2")))
+        }
+    }
+
+    /// Table 7 on ingress 101: 10.0.0.0/8 through group 1 and 2001:db8::/32
+    /// through group 2, each over out1 and out2 with the weights given.
+    private func programECMP(_ maps: RouterMaps, out1: UInt32, out2: UInt32, weights: (UInt32, UInt32)) throws {
+        try maps.bind(ifindex: 101, table: 7)
+        try maps.setGroup(1, [NextHop(ifindex: out1, gateway: IPAddress("192.0.2.1"), weight: weights.0),
+                              NextHop(ifindex: out2, gateway: IPAddress("192.0.2.2"), weight: weights.1)])
+        try maps.setGroup(2, [NextHop(ifindex: out1, gateway: IPAddress("2001:db8:ffff::1"), weight: weights.0),
+                              NextHop(ifindex: out2, gateway: IPAddress("2001:db8:ffff::2"), weight: weights.1)])
+        try maps.setRoute(RouteKey(table: 7, prefix: try #require(IPPrefix("10.0.0.0/8"))), RouteEntry(id: 1, action: .forward(group: 1)))
+        try maps.setRoute(RouteKey(table: 7, prefix: try #require(IPPrefix("2001:db8::/32"))), RouteEntry(id: 2, action: .forward(group: 2)))
+    }
+
+    /// A UDP packet of 1,400 IP bytes on the flow `flow` (source address and port).
+    private func large(_ family: IPAddress.Family, flow: Int) -> [UInt8] {
+        var packet = family == .v4 ? Packet(from: "172.16.\(flow / 250 % 250).\(flow % 250 + 1)", to: "10.1.1.1")
+                                   : Packet(from: "2001:db8:aaaa::\(String(flow + 1, radix: 16))", to: "2001:db8:5::1")
+        packet.sourcePort = UInt16(10_000 + flow % 50_000)
+        packet.payloadLength = 1400 - 8 - (family == .v4 ? 20 : 40)
+        return packet.bytes
+    }
+
+    @Test func aFlowAlwaysHashesToTheSameVerdictAndCounts() throws {
+        // The per-packet cost measurement path: one ECMP route, 1,000 repeats
+        // of one flow in one test run, each counted once, all through one
+        // next hop. The repeats run on the same skb, so the benchmark's
+        // wrapper (the same rl_route_packet, TTL restored before each run)
+        // runs them; the router would take the TTL exit after 63 forwards.
+        try withTwoNextHops { dataplane, pins, out1, out2 in
+            let maps = dataplane.maps
+            try programECMP(maps, out1: out1, out2: out2, weights: (1, 1))
+            let bench = try BPFObject(base64: BPFObjects.bench_router, name: "bench_router", pinRoot: pins.directory)
+            let program = try bench.programFD("rl_bench_router")
+            var used: Set<String> = []
+            for (family, routeID) in [(IPAddress.Family.v4, UInt32(1)), (.v6, 2)] {
+                for flow in 0..<8 {
+                    let reasonsBefore = try maps.reasonCounters(), routeBefore = try maps.counter(routeID: routeID)?.packets ?? 0
+                    let result = try TestRun.run(programFD: program, packet: large(family, flow: flow), ingressIfindex: 101, repeat: 1000)
+                    let reasonsAfter = try maps.reasonCounters()
+                    let delta = Dictionary(uniqueKeysWithValues: Reason.allCases.map {
+                        ($0, (reasonsAfter[$0]?.packets ?? 0) - (reasonsBefore[$0]?.packets ?? 0))
+                    }).filter { $0.value > 0 }
+                    let viaOut1 = delta[.forwarded, default: 0], towardOut2 = delta[.mtu, default: 0]
+                    let what = "\(family) flow \(flow)"
+                    #expect(viaOut1 + towardOut2 == 1000 && delta.count <= 2,
+                            "\(what): each of the 1,000 repeats counted once, forwarded via out1 or too big for out2: \(delta)")
+                    #expect(viaOut1 == 0 || towardOut2 == 0,
+                            "\(what) took both next hops: \(viaOut1) repeats via out1, \(towardOut2) toward out2")
+                    #expect(try maps.counter(routeID: routeID)?.packets ?? 0 == routeBefore + viaOut1, "\(what): the route counts each forward")
+                    #expect(result.verdict == (viaOut1 > 0 ? TC_ACT_REDIRECT : TC_ACT_OK), "\(what): verdict \(result.verdict), reasons \(delta)")
+                    used.insert("\(family) \(viaOut1 > 0 ? "out1" : "out2")")
+                }
+            }
+            #expect(used.count == 4, "8 flows per family use both next hops: \(used.sorted())")
+        }
     }
 }
