@@ -282,4 +282,33 @@ private func v6(_ destination: String, hopLimit: UInt8 = 64, configure: (inout P
             #expect(used.count == 4, "8 flows per family use both next hops: \(used.sorted())")
         }
     }
+
+    @Test func weightedECMPSharesFlowsInProportionToTheWeights() throws {
+        // Weights 1:3 over 4,000 distinct flows per family: a quarter through
+        // out1. The hash is deterministic, so the share is too; ±3 points is
+        // over four standard deviations of a fair 1:3 draw.
+        try withTwoNextHops { dataplane, _, out1, out2 in
+            let maps = dataplane.maps
+            try programECMP(maps, out1: out1, out2: out2, weights: (1, 3))
+            let flows = 4000
+            for family in [IPAddress.Family.v4, .v6] {
+                let reasonsBefore = try maps.reasonCounters()
+                var viaOut1 = 0, towardOut2 = 0, other: [Int32: Int] = [:]
+                for flow in 0..<flows {
+                    switch try dataplane.testRun(packet: large(family, flow: flow), ingressIfindex: 101).verdict {
+                    case TC_ACT_REDIRECT: viaOut1 += 1
+                    case TC_ACT_OK: towardOut2 += 1
+                    case let verdict: other[verdict, default: 0] += 1
+                    }
+                }
+                let reasonsAfter = try maps.reasonCounters()
+                func delta(_ reason: Reason) -> Int { Int((reasonsAfter[reason]?.packets ?? 0) - (reasonsBefore[reason]?.packets ?? 0)) }
+                #expect(other.isEmpty && delta(.forwarded) == viaOut1 && delta(.mtu) == towardOut2,
+                        "\(family): every flow forwarded via out1 or too big for out2 (other verdicts \(other), forwarded \(delta(.forwarded)), mtu \(delta(.mtu)))")
+                let share = Double(viaOut1) * 100 / Double(flows)
+                print("weighted ECMP 1:3, \(family): \(viaOut1) of \(flows) flows (\(share.formatted(.number.precision(.fractionLength(1))))%) through the weight-1 next hop")
+                #expect(abs(share - 25) <= 3, "\(family): \(share)% of the flows through the weight-1 next hop of 1:3, not 25 ± 3")
+            }
+        }
+    }
 }
