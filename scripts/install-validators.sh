@@ -6,7 +6,9 @@
 #   functions, sprig, and sigs.k8s.io/yaml), built offline in GOPATH mode;
 #   kubectl (for kustomize) comes from scripts/install-deps.sh.
 # - PyPI, for the python3 on PATH (the one that runs the validator):
-#   kubernetes-validate (Kubernetes OpenAPI schemas), jsonschema, PyYAML.
+#   kubernetes-validate (Kubernetes OpenAPI schemas), jsonschema, PyYAML,
+#   and openapi-spec-validator, which Tests/APIServerTests/OpenAPITests.swift
+#   runs on the API server's OpenAPI v3 documents.
 set -euo pipefail
 
 # Debian packages through install-deps.sh (only what is missing, quietly).
@@ -17,11 +19,11 @@ python3 -m pip --version >/dev/null 2>&1 || packages+=(python3-pip)
 
 # kubernetes-validate is pinned: its newest schema version is one of the
 # versions the validator checks against.
-python_packages=("kubernetes-validate==1.37.0" "jsonschema>=4.18" "PyYAML>=6")
+python_packages=("kubernetes-validate==1.37.0" "jsonschema>=4.18" "PyYAML>=6" "openapi-spec-validator>=0.7")
 if ! python3 - <<'EOF' 2>/dev/null
 import importlib.metadata as metadata
 assert metadata.version("kubernetes-validate") == "1.37.0"
-import jsonschema, yaml, referencing
+import jsonschema, yaml, referencing, openapi_spec_validator
 EOF
 then
   echo "Installing ${python_packages[*]} (pip, for $(command -v python3)) ..."
