@@ -191,6 +191,8 @@ static __always_inline int rl_finish(struct __sk_buff *skb, enum rl_reason reaso
 	case RL_REASON_GW_NO_PORT:
 	case RL_REASON_GW_NO_SOCKET:
 	case RL_REASON_GW_NOT_TCP:
+	case RL_REASON_GW_SOURCE_REFUSED:
+	case RL_REASON_GW_RATE_LIMITED:
 		return TC_ACT_SHOT;
 	default:
 		return TC_ACT_OK;

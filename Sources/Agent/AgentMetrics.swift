@@ -44,6 +44,8 @@ extension Operation {
         case .setBackend: "set_backend"
         case .setMaglev: "set_maglev"
         case .setListener: "set_listener"
+        case .addSourceRange: "add_source_range"
+        case .removeSourceRange: "remove_source_range"
         case .setGatewayMark: "set_gateway_mark"
         case .setLocalDelivery: "set_local_delivery"
         case .bind: "bind"

@@ -35,6 +35,8 @@ public enum Applier {
                 case .setListener(let key, let entry, let isNew):
                     if isNew { try gateway.resetListenerCounter(entry.id) }
                     try gateway.setListener(key, entry)
+                case .addSourceRange(let range): try gateway.addSourceRange(range)
+                case .removeSourceRange(let range): wrote = try gateway.removeSourceRange(range)
                 case .setGatewayMark(let mark): try maps.setGatewayMark(mark)
                 case .setLocalDelivery(let settings, let families):
                     wrote = try LocalDeliveryNetlink.ensure(settings, families: families, socket: socket()) > 0

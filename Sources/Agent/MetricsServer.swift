@@ -139,7 +139,8 @@ public struct MetricsServer: Service {
               let state = try? gateway.state(tables: false, counters: true), !state.listeners.isEmpty || !state.backends.isEmpty else { return [] }
         let owners = health.listenerOwners
         let listeners = state.listeners.sorted { $0.key < $1.key }.map { key, entry in
-            (labels: "listener=\"\(key)\",route=\"\(escaped(owners[key] ?? ""))\"", counter: state.listenerCounters[entry.id] ?? .zero)
+            (labels: "listener=\"\(key)\",route=\"\(escaped(owners[key] ?? ""))\"", counter: state.listenerCounters[entry.id] ?? .zero,
+             refusals: state.refusals[entry.id] ?? .zero)
         }
         var metrics: [(name: String, help: String, samples: [(labels: String, value: UInt64)])] = [
             ("routelet_gateway_packets_total", "Packets through each L4 listener, both directions.",
@@ -148,6 +149,12 @@ public struct MetricsServer: Service {
              listeners.map { ($0.labels, $0.counter.bytes) }),
             ("routelet_gateway_connections_total", "New flows (TCP connections, UDP flows) through each L4 listener.",
              listeners.map { ($0.labels, $0.counter.flows) }),
+            ("routelet_gateway_source_refused_packets_total",
+             "Packets dropped in eBPF because the listener's sourceRanges refuse their source (every listener).",
+             listeners.map { ($0.labels, $0.refusals.sourcePackets) }),
+            ("routelet_gateway_rate_limited_flows_total",
+             "New flows dropped in eBPF beyond the client's rateLimit (TCP/UDP listeners; HTTP counts 429 answers in the gateway).",
+             listeners.map { ($0.labels, $0.refusals.rateFlows) }),
         ]
         let backends = state.backends.sorted { $0.key < $1.key }.prefix(maxRouteSeries).map { id, entry in
             (labels: "backend=\"\(entry)\"", counter: state.backendCounters[id] ?? .zero)

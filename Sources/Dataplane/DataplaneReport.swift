@@ -44,6 +44,12 @@ public struct DataplaneReport: Codable, Sendable, Equatable {
         public var tableSlots: Int
         public var idleTimeoutSeconds: UInt32
         public var counter: FlowCounter
+        /// sourceRanges in the kernel: nil when every source is allowed.
+        public var allow: [String]?
+        public var deny: [String] = []
+        /// rateLimit of new flows per client ("100/s, burst 200"), TCP/UDP.
+        public var rateLimit: String?
+        public var refusals: Refusals = .zero
     }
 
     /// One backend endpoint: its share of the Maglev tables, and the flows
@@ -67,6 +73,9 @@ public struct DataplaneReport: Codable, Sendable, Equatable {
     public var backends: [Backend] = []
     /// Entries in rl_conntrack (two per NATed flow).
     public var conntrackEntries = 0
+    /// Clients with a rateLimit bucket now, and the table's size (least recently used evicted past it).
+    public var rateBuckets: Int?
+    public var rateBucketCapacity = GatewayMaps.rateBucketCapacity
     /// The mark set on packets handed to the local gateway ("0x20000000/0x20000000").
     public var gatewayMark: String?
     /// routelet's policy rules and local routes for them (read by `routelet dump`).
@@ -107,13 +116,19 @@ public struct DataplaneReport: Codable, Sendable, Equatable {
 
     /// The report with the gateway stage's listeners, backends and the
     /// flows that `conntrack` (every entry, as read) still names.
-    public func withGateway(_ gateway: GatewayState, conntrack: [ConntrackEntry]) -> DataplaneReport {
+    public func withGateway(_ gateway: GatewayState, conntrack: [ConntrackEntry], rateBuckets: Int? = nil) -> DataplaneReport {
         var report = self
+        let ranges = Dictionary(grouping: gateway.sourceRanges, by: \.listenerID)
         report.listeners = gateway.listeners.sorted { $0.key < $1.key }.map { key, entry in
-            Listener(listener: key.description, id: entry.id, local: entry.local, snat: entry.snat, maglevSize: entry.maglevSize,
-                     tableSlots: gateway.maglev[entry.id]?.slots?.count ?? 0, idleTimeoutSeconds: entry.idleTimeoutSeconds,
-                     counter: gateway.listenerCounters[entry.id] ?? .zero)
+            let own = (ranges[entry.id] ?? []).sorted()
+            return Listener(listener: key.description, id: entry.id, local: entry.local, snat: entry.snat, maglevSize: entry.maglevSize,
+                            tableSlots: gateway.maglev[entry.id]?.slots?.count ?? 0, idleTimeoutSeconds: entry.idleTimeoutSeconds,
+                            counter: gateway.listenerCounters[entry.id] ?? .zero,
+                            allow: entry.allowList ? own.filter { $0.list == .allow }.map(\.prefix.description) : nil,
+                            deny: own.filter { $0.list == .deny }.map(\.prefix.description),
+                            rateLimit: entry.rateLimit?.description, refusals: gateway.refusals[entry.id] ?? .zero)
         }
+        report.rateBuckets = rateBuckets
         var slots: [UInt32: Int] = [:]
         for table in gateway.maglev.values { for id in table.slots ?? [] { slots[id, default: 0] += 1 } }
         var flows: [UInt32: Int] = [:]
@@ -151,6 +166,17 @@ public struct DataplaneReport: Codable, Sendable, Equatable {
                     : [$0.listener, "\($0.id)", $0.snat ? "yes" : "no", $0.tableSlots == 0 ? "(none: drops new flows)" : "\($0.tableSlots) slots",
                        "\($0.idleTimeoutSeconds)s", "\($0.counter.packets)", "\($0.counter.bytes)", "\($0.counter.flows)"]
             }).rendered()
+            let filtered = listeners.filter { $0.allow != nil || !$0.deny.isEmpty || $0.rateLimit != nil }
+            if !filtered.isEmpty {
+                func shown(_ ranges: [String]) -> String {
+                    ranges.count <= 3 ? ranges.joined(separator: ", ") : ranges.prefix(3).joined(separator: ", ") + " (+\(ranges.count - 3))"
+                }
+                out += "\nGATEWAY SOURCE RANGES AND RATE LIMITS (rate-limit table: \(rateBuckets.map { "\($0)" } ?? "?") of \(rateBucketCapacity) clients)\n"
+                out += Table(["LISTENER", "ALLOW", "DENY", "RATE LIMIT", "REFUSED SOURCES", "RATE-LIMITED FLOWS"], filtered.map {
+                    [$0.listener, $0.allow.map(shown) ?? "(any)", $0.deny.isEmpty ? "-" : shown($0.deny),
+                     $0.rateLimit ?? ($0.local ? "(gateway)" : "-"), "\($0.refusals.sourcePackets) packets", "\($0.refusals.rateFlows)"]
+                }).rendered()
+            }
             if listeners.contains(where: \.local) {
                 out += "\nLOCAL DELIVERY (HTTP/HTTPS to routelet gateway)\nmark \(gatewayMark ?? "?"); rules and routes: \(localDelivery ?? "not read")\n"
             }

@@ -18,6 +18,7 @@ public struct GatewayMaps: Sendable {
     /// The pinned names of the fixed maps.
     public static let names = [
         "rl_listeners", "rl_backends", "rl_maglev", "rl_conntrack", "rl_listener_stats", "rl_backend_stats",
+        "rl_sources_v4", "rl_sources_v6", "rl_rate_buckets", "rl_listener_refusals",
     ]
     /// The pins of Maglev tables start with this, followed by the listener id.
     public static let maglevPinPrefix = "rl_maglev_"
@@ -28,6 +29,10 @@ public struct GatewayMaps: Sendable {
     let conntrack: BPFMap<rl_ct_key, rl_ct_entry>
     let listenerStats: PerCPUMap<UInt32, rl_gw_counter>
     let backendStats: PerCPUMap<UInt32, rl_gw_counter>
+    let sourcesV4: BPFMap<rl_src_key_v4, UInt32>
+    let sourcesV6: BPFMap<rl_src_key_v6, UInt32>
+    let rateBuckets: BPFMap<rl_rate_key, rl_rate_bucket>
+    let refusals: PerCPUMap<UInt32, rl_refusals>
     let pinDirectory: String
     let writes: WriteCounter
 
@@ -41,6 +46,10 @@ public struct GatewayMaps: Sendable {
         conntrack = BPFMap(name: "rl_conntrack", fd: fd("rl_conntrack"), writes: writes)
         listenerStats = try PerCPUMap(name: "rl_listener_stats", fd: fd("rl_listener_stats"), writes: writes)
         backendStats = try PerCPUMap(name: "rl_backend_stats", fd: fd("rl_backend_stats"), writes: writes)
+        sourcesV4 = BPFMap(name: "rl_sources_v4", fd: fd("rl_sources_v4"), writes: writes)
+        sourcesV6 = BPFMap(name: "rl_sources_v6", fd: fd("rl_sources_v6"), writes: writes)
+        rateBuckets = BPFMap(name: "rl_rate_buckets", fd: fd("rl_rate_buckets"), writes: writes)
+        refusals = try PerCPUMap(name: "rl_listener_refusals", fd: fd("rl_listener_refusals"), writes: writes)
     }
 
     /// Reopens the maps pinned in `directory` by the agent (for `routelet
@@ -67,6 +76,44 @@ public struct GatewayMaps: Sendable {
         }
         return result
     }
+
+    // MARK: sourceRanges and rateLimit
+
+    public func addSourceRange(_ range: SourceRange) throws(BPFError) {
+        switch range.prefix.family {
+        case .v4: try sourcesV4.update(rl_src_key_v4(range), 1)
+        case .v6: try sourcesV6.update(rl_src_key_v6(range), 1)
+        }
+    }
+
+    @discardableResult
+    public func removeSourceRange(_ range: SourceRange) throws(BPFError) -> Bool {
+        switch range.prefix.family {
+        case .v4: try sourcesV4.delete(rl_src_key_v4(range))
+        case .v6: try sourcesV6.delete(rl_src_key_v6(range))
+        }
+    }
+
+    public func allSourceRanges() throws(BPFError) -> Set<SourceRange> {
+        Set(try sourcesV4.keys().compactMap(\.sourceRange) + sourcesV6.keys().compactMap(\.sourceRange))
+    }
+
+    public func refusals(_ listenerID: UInt32) throws(BPFError) -> Refusals {
+        try refusals.lookup(listenerID).map {
+            $0.reduce(.zero) { Refusals(sourcePackets: $0.sourcePackets &+ $1.source_packets, rateFlows: $0.rateFlows &+ $1.rate_flows) }
+        } ?? .zero
+    }
+
+    /// The clients that have a rateLimit bucket now (one walk of the keys).
+    public func rateBucketCount() throws(BPFError) -> Int {
+        try rateBuckets.keys().count
+    }
+
+    /// sourceRanges entries each family's trie holds, all listeners together.
+    public static let sourceRangeCapacity = Int(RL_MAX_SOURCE_RANGES)
+
+    /// The size of the rateLimit table: buckets past it are evicted, least recently used first.
+    public static let rateBucketCapacity = Int(RL_MAX_RATE_BUCKETS)
 
     // MARK: Backends
 
@@ -205,6 +252,7 @@ public struct GatewayMaps: Sendable {
     /// Zeroes a listener's counters (when its id is given to a new listener).
     public func resetListenerCounter(_ id: UInt32) throws(BPFError) {
         try listenerStats.update(id, everyCPU: rl_gw_counter())
+        try refusals.update(id, everyCPU: rl_refusals())
     }
 
     static func sum(_ values: [rl_gw_counter]) -> FlowCounter {
@@ -218,9 +266,15 @@ public struct GatewayMaps: Sendable {
         var state = GatewayState()
         state.listeners = try allListeners()
         state.backends = try allBackends()
-        if tables { state.maglev = try allMaglev() }
+        if tables {
+            state.maglev = try allMaglev()
+            state.sourceRanges = try allSourceRanges()
+        }
         guard counters else { return state }
-        for entry in state.listeners.values { state.listenerCounters[entry.id] = try listenerCounter(entry.id) }
+        for entry in state.listeners.values {
+            state.listenerCounters[entry.id] = try listenerCounter(entry.id)
+            state.refusals[entry.id] = try refusals(entry.id)
+        }
         for id in state.backends.keys { state.backendCounters[id] = try backendCounter(id) }
         return state
     }
@@ -262,15 +316,51 @@ extension rl_listener {
         self.init()
         id = entry.id
         flags = (entry.snat ? UInt32(RL_LISTENER_SNAT) : 0) | (entry.local ? UInt32(RL_LISTENER_LOCAL) : 0)
+            | (entry.allowList ? UInt32(RL_LISTENER_ALLOW_LIST) : 0) | (entry.denyList ? UInt32(RL_LISTENER_DENY_LIST) : 0)
         maglev_size = entry.maglevSize
         idle_timeout_s = entry.idleTimeoutSeconds
+        rate_per_s = entry.rateLimit?.perSecond ?? 0
+        rate_burst = entry.rateLimit?.burst ?? 0
     }
 
     var entry: ListenerEntry {
         ListenerEntry(id: id, snat: flags & UInt32(RL_LISTENER_SNAT) != 0, maglevSize: maglev_size, idleTimeoutSeconds: idle_timeout_s,
-                      local: flags & UInt32(RL_LISTENER_LOCAL) != 0)
+                      local: flags & UInt32(RL_LISTENER_LOCAL) != 0, allowList: flags & UInt32(RL_LISTENER_ALLOW_LIST) != 0,
+                      denyList: flags & UInt32(RL_LISTENER_DENY_LIST) != 0,
+                      rateLimit: rate_per_s == 0 ? nil : FlowRateLimit(perSecond: rate_per_s, burst: rate_burst))
     }
 }
+
+/// The two sourceRanges keys: the same layout around addresses of different sizes.
+protocol SourceKey {
+    init()
+    associatedtype Address
+    var prefixlen: UInt32 { get set }
+    var listener_id: UInt32 { get set }
+    var list: UInt32 { get set }
+    var addr: Address { get set }
+}
+
+extension SourceKey {
+    init(_ range: SourceRange) {
+        self.init()
+        prefixlen = 64 + UInt32(range.prefix.length)
+        listener_id = range.listenerID
+        list = range.list.rawValue
+        withUnsafeMutableBytes(of: &addr) { $0.copyBytes(from: range.prefix.address.bytes) }
+    }
+
+    /// Nil for an entry routelet can't have written.
+    var sourceRange: SourceRange? {
+        let bytes = withUnsafeBytes(of: addr) { Array($0) }
+        guard prefixlen >= 64, let list = SourceList(rawValue: list), let address = IPAddress(bytes: bytes),
+              let prefix = IPPrefix(address: address, length: Int(prefixlen) - 64) else { return nil }
+        return SourceRange(listenerID: listener_id, list: list, prefix: prefix)
+    }
+}
+
+extension rl_src_key_v4: SourceKey {}
+extension rl_src_key_v6: SourceKey {}
 
 extension rl_backend {
     init(_ entry: BackendEntry) {

@@ -88,7 +88,7 @@ public enum Reason: UInt32, CaseIterable, Sendable, Codable, CustomStringConvert
     case forwarded = 0, blackhole, localRoute, notIP, vlan, malformed, noTable, noRoute,
          localAddress, ttl, mtu, noNextHop, redirectFailed, notHost, scope,
          gatewayForwarded, gatewayReply, gatewayNoBackend, gatewayNoPort, gatewayNoRoute,
-         gatewayLocal, gatewayNoSocket, gatewayNotTCP, gatewayLocalUnassigned
+         gatewayLocal, gatewayNoSocket, gatewayNotTCP, gatewayLocalUnassigned, gatewaySourceRefused, gatewayRateLimited
 
     public var description: String {
         switch self {
@@ -116,6 +116,8 @@ public enum Reason: UInt32, CaseIterable, Sendable, Codable, CustomStringConvert
         case .gatewayNoSocket: "dropped:gateway-no-socket"
         case .gatewayNotTCP: "dropped:gateway-not-tcp"
         case .gatewayLocalUnassigned: "gateway:local-unassigned"
+        case .gatewaySourceRefused: "dropped:gateway-source-refused"
+        case .gatewayRateLimited: "dropped:gateway-rate-limited"
         }
     }
 }

@@ -44,19 +44,86 @@ public struct ListenerEntry: Hashable, Sendable {
     /// HTTP/HTTPS (`RL_LISTENER_LOCAL`): not load balanced, but handed to
     /// the local `routelet gateway`'s socket bound to the listener's address.
     public var local: Bool
+    /// sourceRanges: its `allow` ranges are consulted (a source in none is
+    /// refused) / its `deny` ranges are (a source in one is refused).
+    public var allowList: Bool
+    public var denyList: Bool
+    /// rateLimit of new TCP/UDP flows per client address; nil for none (and
+    /// for HTTP/HTTPS, whose requests the gateway limits).
+    public var rateLimit: FlowRateLimit?
 
-    public init(id: UInt32, snat: Bool, maglevSize: UInt32, idleTimeoutSeconds: UInt32, local: Bool = false) {
+    public init(id: UInt32, snat: Bool, maglevSize: UInt32, idleTimeoutSeconds: UInt32, local: Bool = false,
+                allowList: Bool = false, denyList: Bool = false, rateLimit: FlowRateLimit? = nil) {
         self.id = id
         self.snat = snat
         self.maglevSize = maglevSize
         self.idleTimeoutSeconds = idleTimeoutSeconds
         self.local = local
+        self.allowList = allowList
+        self.denyList = denyList
+        self.rateLimit = rateLimit
     }
 
     /// An HTTP/HTTPS listener's entry: handed to the local gateway.
-    public static func local(id: UInt32) -> ListenerEntry {
-        ListenerEntry(id: id, snat: false, maglevSize: 0, idleTimeoutSeconds: 0, local: true)
+    public static func local(id: UInt32, allowList: Bool = false, denyList: Bool = false) -> ListenerEntry {
+        ListenerEntry(id: id, snat: false, maglevSize: 0, idleTimeoutSeconds: 0, local: true, allowList: allowList, denyList: denyList)
     }
+}
+
+/// A token bucket per client address: `perSecond` new flows, `burst` at once.
+public struct FlowRateLimit: Hashable, Sendable, CustomStringConvertible {
+    public var perSecond: UInt32
+    public var burst: UInt32
+
+    public init(perSecond: UInt32, burst: UInt32) {
+        self.perSecond = perSecond
+        self.burst = burst
+    }
+
+    public var description: String { "\(perSecond)/s, burst \(burst)" }
+}
+
+/// Which of a listener's sourceRanges lists a range belongs to.
+public enum SourceList: UInt32, Hashable, Sendable, Comparable, CustomStringConvertible {
+    case allow = 1, deny = 2
+
+    public var description: String { self == .allow ? "allow" : "deny" }
+
+    public static func < (lhs: SourceList, rhs: SourceList) -> Bool { lhs.rawValue < rhs.rawValue }
+}
+
+/// One entry of `rl_sources_v4` / `rl_sources_v6`.
+public struct SourceRange: Hashable, Sendable, Comparable, CustomStringConvertible {
+    public var listenerID: UInt32
+    public var list: SourceList
+    public var prefix: IPPrefix
+
+    public init(listenerID: UInt32, list: SourceList, prefix: IPPrefix) {
+        self.listenerID = listenerID
+        self.list = list
+        self.prefix = prefix
+    }
+
+    public var description: String { "listener \(listenerID) \(list) \(prefix)" }
+
+    public static func < (lhs: SourceRange, rhs: SourceRange) -> Bool {
+        (lhs.listenerID, lhs.list, lhs.prefix) < (rhs.listenerID, rhs.list, rhs.prefix)
+    }
+}
+
+/// What a listener's sourceRanges and rateLimit refused, summed over CPUs.
+public struct Refusals: Hashable, Sendable, Codable {
+    /// Packets from sources the ranges refuse.
+    public var sourcePackets: UInt64
+    /// New flows beyond the rate (TCP/UDP listeners).
+    public var rateFlows: UInt64
+
+    public init(sourcePackets: UInt64 = 0, rateFlows: UInt64 = 0) {
+        self.sourcePackets = sourcePackets
+        self.rateFlows = rateFlows
+    }
+
+    public static let zero = Refusals()
 }
 
 /// One backend endpoint in `rl_backends`: where its flows go, and the
@@ -179,6 +246,10 @@ public struct GatewayState: Sendable, Equatable {
     public var backends: [UInt32: BackendEntry] = [:]
     /// listener id -> its Maglev table.
     public var maglev: [UInt32: MaglevState] = [:]
+    /// Every listener's sourceRanges entries, both families.
+    public var sourceRanges: Set<SourceRange> = []
+    /// listener id -> refusals (read with the counters).
+    public var refusals: [UInt32: Refusals] = [:]
     /// listener id -> counters (only listeners that exist; read only when asked).
     public var listenerCounters: [UInt32: FlowCounter] = [:]
     /// backend id -> counters (only backends that exist).

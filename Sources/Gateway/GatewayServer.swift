@@ -43,6 +43,7 @@ public final class GatewayServer: Sendable {
     private let group: MultiThreadedEventLoopGroup
     private let pools: [ObjectIdentifier: PoolHandle]
     private let metrics: GatewayMetrics
+    private let rateLimiters = RateLimiters()
     private let accessLog: AccessLogWriter
     private let state = NIOLockedValueBox(State())
     private let control: EventLoop
@@ -231,6 +232,7 @@ public final class GatewayServer: Sendable {
             self.metrics.snapshotVersion.set(Double(snapshot.version))
             let endpoints = Set(snapshot.listeners.flatMap { $0.routes.flatMap { $0.rules.flatMap { $0.backends.flatMap(\.endpoints) } } })
             self.metrics.setEndpoints(endpoints)
+            self.rateLimiters.keep(routes: Set(snapshot.listeners.flatMap { $0.routes.map { "\($0.namespace)/\($0.name)" } }))
             for (_, handle) in self.pools {
                 handle.eventLoop.execute { handle.box.value.closeIdle(keeping: endpoints) }
             }
@@ -308,7 +310,8 @@ public final class GatewayServer: Sendable {
         case nil:
             break
         }
-        let services = ProxyServices(configuration: configuration, accessLog: accessLog, metrics: metrics, logger: logger)
+        let services = ProxyServices(configuration: configuration, accessLog: accessLog, metrics: metrics, rateLimiters: rateLimiters,
+                                     logger: logger)
         let pools = self.pools
         return bootstrap
             .serverChannelInitializer { channel in

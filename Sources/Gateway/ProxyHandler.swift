@@ -10,6 +10,7 @@ struct ProxyServices: Sendable {
     var configuration: GatewayConfiguration
     var accessLog: AccessLogWriter
     var metrics: GatewayMetrics
+    var rateLimiters: RateLimiters
     var logger: Logger
 }
 
@@ -243,6 +244,13 @@ final class ProxyHandler: ChannelInboundHandler {
             respond(exchange, 404, "no route for host \(exchange.host ?? "-") path \(exchange.path)\n")
         case .matched(let rule):
             exchange.rule = rule
+            if let config = rule.rateLimit,
+               case .limited(let retryAfter) = services.rateLimiters.limiter(namespace: rule.namespace, name: rule.name, config: config)
+                .take(client: clientAddress) {
+                respond(exchange, 429, "client \(clientAddress) is over the rate limit of route \(rule.namespace)/\(rule.name) (\(config.requestsPerSecond) requests per second, burst \(config.burst))\n",
+                        extraHeaders: [("Retry-After", String(retryAfter))])
+                return
+            }
             dispatch(exchange, rule.pick())
         }
     }
@@ -381,7 +389,8 @@ final class ProxyHandler: ChannelInboundHandler {
     /// An answer of the gateway's own: a short text. Closes the connection
     /// when asked, when the request's body is still unread, or when the
     /// client does not keep alive.
-    private func respond(_ exchange: Exchange, _ status: Int, _ text: String, close: Bool = false) {
+    private func respond(_ exchange: Exchange, _ status: Int, _ text: String, close: Bool = false,
+                         extraHeaders: [(String, String)] = []) {
         guard let context else { return }
         requestTimer.disarm()
         exchange.pending = []
@@ -392,6 +401,7 @@ final class ProxyHandler: ChannelInboundHandler {
         var headers = HTTPHeaders()
         headers.add(name: "Content-Type", value: "text/plain; charset=utf-8")
         headers.add(name: "Content-Length", value: String(text.utf8.count))
+        headers.add(contentsOf: extraHeaders)
         let version: HTTPVersion = exchange.head.version == .http1_0 ? .http1_0 : .http1_1
         if closing {
             headers.add(name: "Connection", value: "close")

@@ -22,7 +22,8 @@ struct CompiledListener: Sendable {
         var compiled = CompiledRoute(namespace: route.namespace, name: route.name, hostnames: HostPattern.patterns(route.hostnames))
         for (position, rule) in route.rules.enumerated() {
             let matchedRule = MatchedRule(namespace: route.namespace, name: route.name, ruleIndex: rule.index,
-                                          accessLogHeaders: route.accessLogHeaders, backends: rule.backends)
+                                          accessLogHeaders: route.accessLogHeaders, backends: rule.backends,
+                                          rateLimit: route.rateLimit)
             var problem = ProblemSink(namespace: route.namespace, name: route.name, ruleIndex: rule.index)
             var matches: [CompiledMatch] = []
             // A rule without matches takes every request, as one PathPrefix "/".

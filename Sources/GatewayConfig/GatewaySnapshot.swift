@@ -83,15 +83,29 @@ public struct HTTPRouteConfig: Codable, Hashable, Sendable {
     public var rules: [HTTPRuleConfig]
     /// Request headers to put on each access-log line.
     public var accessLogHeaders: [String]
+    /// Requests per client address beyond this rate get 429; nil for none.
+    public var rateLimit: HTTPRateLimitConfig?
 
     public init(namespace: String, name: String, createdAt: String = "", hostnames: [String] = [], rules: [HTTPRuleConfig] = [],
-                accessLogHeaders: [String] = []) {
+                accessLogHeaders: [String] = [], rateLimit: HTTPRateLimitConfig? = nil) {
         self.namespace = namespace
         self.name = name
         self.createdAt = createdAt
         self.hostnames = hostnames
         self.rules = rules
         self.accessLogHeaders = accessLogHeaders
+        self.rateLimit = rateLimit
+    }
+}
+
+/// A token bucket per client address: `requestsPerSecond` refill, `burst` size.
+public struct HTTPRateLimitConfig: Codable, Hashable, Sendable {
+    public var requestsPerSecond: Int
+    public var burst: Int
+
+    public init(requestsPerSecond: Int, burst: Int) {
+        self.requestsPerSecond = requestsPerSecond
+        self.burst = burst
     }
 }
 

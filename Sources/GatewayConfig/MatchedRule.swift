@@ -8,16 +8,20 @@ public final class MatchedRule: Sendable {
     public let name: String
     public let ruleIndex: Int
     public let accessLogHeaders: [String]
+    /// The route's rateLimit (per client address, shared by its rules).
+    public let rateLimit: HTTPRateLimitConfig?
 
     private let targets: [WeightedTarget]
     /// Smooth weighted round robin's current weight of each target.
     private let current: Mutex<[Int]>
 
-    init(namespace: String, name: String, ruleIndex: Int, accessLogHeaders: [String], backends: [HTTPBackendConfig]) {
+    init(namespace: String, name: String, ruleIndex: Int, accessLogHeaders: [String], backends: [HTTPBackendConfig],
+         rateLimit: HTTPRateLimitConfig? = nil) {
         self.namespace = namespace
         self.name = name
         self.ruleIndex = ruleIndex
         self.accessLogHeaders = accessLogHeaders
+        self.rateLimit = rateLimit
         targets = WeightedTarget.targets(of: backends)
         current = Mutex(Array(repeating: 0, count: targets.count))
     }

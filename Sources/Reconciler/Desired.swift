@@ -43,20 +43,49 @@ public struct DesiredListener: Hashable, Sendable {
     public var backends: [DesiredBackend]
     /// HTTP/HTTPS: handed to the local `routelet gateway`, no Maglev table.
     public var local: Bool
+    /// sourceRanges, enforced in eBPF for every protocol.
+    public var sourceRanges: DesiredSourceRanges
+    /// rateLimit of new flows per client (TCP/UDP; the gateway limits HTTP requests).
+    public var rateLimit: FlowRateLimit?
 
-    public init(owner: String, snat: Bool, maglevSize: UInt32, idleTimeoutSeconds: UInt32, backends: [DesiredBackend], local: Bool = false) {
+    public init(owner: String, snat: Bool, maglevSize: UInt32, idleTimeoutSeconds: UInt32, backends: [DesiredBackend], local: Bool = false,
+                sourceRanges: DesiredSourceRanges = .everySource, rateLimit: FlowRateLimit? = nil) {
         self.owner = owner
         self.snat = snat
         self.maglevSize = maglevSize
         self.idleTimeoutSeconds = idleTimeoutSeconds
         self.backends = backends
         self.local = local
+        self.sourceRanges = sourceRanges
+        self.rateLimit = rateLimit
     }
 
     /// An HTTP/HTTPS listener, served by the local gateway.
-    public static func local(owner: String) -> DesiredListener {
-        DesiredListener(owner: owner, snat: false, maglevSize: 0, idleTimeoutSeconds: 0, backends: [], local: true)
+    public static func local(owner: String, sourceRanges: DesiredSourceRanges = .everySource) -> DesiredListener {
+        DesiredListener(owner: owner, snat: false, maglevSize: 0, idleTimeoutSeconds: 0, backends: [], local: true, sourceRanges: sourceRanges)
     }
+}
+
+/// A listener's sourceRanges: `allow` nil lets every source in that `deny` does not name.
+public struct DesiredSourceRanges: Hashable, Sendable {
+    public var allow: Set<IPPrefix>?
+    public var deny: Set<IPPrefix>
+
+    public init(allow: Set<IPPrefix>? = nil, deny: Set<IPPrefix> = []) {
+        self.allow = allow
+        self.deny = deny
+    }
+
+    public static let everySource = DesiredSourceRanges()
+
+    /// The entries a listener's id gets in `rl_sources_v4` / `_v6`.
+    public func entries(listenerID: UInt32) -> Set<SourceRange> {
+        Set((allow ?? []).map { SourceRange(listenerID: listenerID, list: .allow, prefix: $0) }
+            + deny.map { SourceRange(listenerID: listenerID, list: .deny, prefix: $0) })
+    }
+
+    /// How many entries it takes in each family's trie.
+    public var count: Int { (allow?.count ?? 0) + deny.count }
 }
 
 /// A backend endpoint and its weight in a listener's Maglev table.
@@ -88,6 +117,7 @@ public struct Problem: Error, Hashable, Sendable, CustomStringConvertible {
         case noReadyEndpoints = "NoReadyEndpoints"
         case noSNATAddress = "NoSNATAddress"
         case tooManyListeners = "TooManyListeners"
+        case tooManySourceRanges = "TooManySourceRanges"
         case unsupportedField = "UnsupportedField"
         case gatewayNotServing = "GatewayNotServing"
         case invalidCertificateRef = "InvalidCertificateRef"

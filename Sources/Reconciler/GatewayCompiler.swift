@@ -74,6 +74,8 @@ public enum GatewayCompiler {
     /// The largest Maglev table a listener may ask for (the ABI's limit).
     public static let maxTableSize = 131_071
     static let maxListeners = GatewayPlanner.maxListeners
+    /// sourceRanges entries per family the node holds, all listeners together (RL_MAX_SOURCE_RANGES).
+    public static let maxSourceRanges = 262_144
 
     public static func compile(routes: [GatewayRoute], endpoints: EndpointIndex, node: NodeFacts) -> GatewayCompilation {
         var result = GatewayCompilation()
@@ -82,6 +84,7 @@ public enum GatewayCompiler {
             .sorted(by: isOlder)
         var owners: [ListenerKey: String] = [:]
         var protocolOfPort: [String: GatewayProtocol] = [:]   // "address:port" -> the first route's protocol
+        var sourceRangesUsed: [IPAddress.Family: Int] = [:]
         let links = node.links.values.filter { $0.name != "lo" }.sorted { $0.name < $1.name }
 
         for route in selected {
@@ -105,15 +108,10 @@ public enum GatewayCompiler {
                 continue
             }
             protocolOfPort[portText] = protocolOfPort[portText] ?? proto
-            // Fail closed: a source filter this node cannot enforce must not
-            // look enforced, so the listener is not served at all.
-            if route.spec.sourceRanges != nil {
-                verdict.problems.append(Problem(.unsupportedField, "spec.sourceRanges is not enforced on this node yet; the listener is not served"))
-                continue
-            }
-            if route.spec.rateLimit != nil {
-                verdict.problems.append(Problem(.unsupportedField, "spec.rateLimit is not enforced on this node yet (the listener is served without it)"))
-            }
+            let ranges = route.spec.sourceRanges.map { ranges in
+                DesiredSourceRanges(allow: ranges.allowPrefixes.map { Set($0.filter { $0.family == address.family }) },
+                                    deny: Set(ranges.denyPrefixes.filter { $0.family == address.family }))
+            } ?? .everySource
             if proto.isLayer4, !(route.spec.accessLog?.headers.isEmpty ?? true) {
                 verdict.problems.append(Problem(.unsupportedField, "spec.accessLog is not logged for TCP listeners on this node yet (the listener is served without it)"))
             }
@@ -128,6 +126,20 @@ public enum GatewayCompiler {
             let shared = proto.isHTTP && result.listeners[key]?.local == true
             if let holder = owners[key], !shared {
                 verdict.problems.append(Problem(.listenerConflict, "listener \(key) belongs to GatewayRoute \(holder) (older)"))
+                continue
+            }
+            // sourceRanges act on packets, before any request is read, so
+            // every route on a shared HTTP listener must list the same ones.
+            if shared, let holder = owners[key], result.listeners[key]?.sourceRanges != ranges {
+                verdict.problems.append(Problem(
+                    .listenerConflict,
+                    "spec.sourceRanges differ from those of GatewayRoute \(holder) (older) on listener \(key); routes sharing a listener must list the same sourceRanges"))
+                continue
+            }
+            if !shared, sourceRangesUsed[address.family, default: 0] + ranges.count > maxSourceRanges {
+                verdict.problems.append(Problem(
+                    .tooManySourceRanges,
+                    "this node already holds \(sourceRangesUsed[address.family, default: 0]) \(address.family) sourceRanges of at most \(maxSourceRanges); the listener is not served"))
                 continue
             }
 
@@ -179,7 +191,8 @@ public enum GatewayCompiler {
                                   verdict: &verdict) else { continue }
                 if !shared {
                     owners[key] = owner
-                    result.listeners[key] = .local(owner: owner)
+                    result.listeners[key] = .local(owner: owner, sourceRanges: ranges)
+                    sourceRangesUsed[address.family, default: 0] += ranges.count
                 }
                 verdict.interfaces = matched.map(\.name)
                 result.interfaces.formUnion(matched.map(\.ifindex))
@@ -200,11 +213,14 @@ public enum GatewayCompiler {
             }
             let timeout = listener.effectiveIdleTimeout.map { UInt32($0.components.seconds) } ?? 60
             owners[key] = owner
+            sourceRangesUsed[address.family, default: 0] += ranges.count
             verdict.interfaces = matched.map(\.name)
             result.interfaces.formUnion(matched.map(\.ifindex))
             result.listeners[key] = DesiredListener(
                 owner: owner, snat: snat, maglevSize: UInt32(tableSize), idleTimeoutSeconds: timeout,
-                backends: order.map { DesiredBackend(endpoint: $0, weight: UInt32(min(backends[$0]!, UInt64(UInt32.max)))) })
+                backends: order.map { DesiredBackend(endpoint: $0, weight: UInt32(min(backends[$0]!, UInt64(UInt32.max)))) },
+                sourceRanges: ranges,
+                rateLimit: route.spec.rateLimit.flatMap(flowRateLimit))
         }
         // What the gateway would drop when it compiles a listener's rules
         // (a regular expression it cannot compile) is the route's problem here.
@@ -264,6 +280,14 @@ public enum GatewayCompiler {
             result.httpListeners[index].certificates = certificates
         }
         return true
+    }
+
+    /// A rateLimit as the eBPF stage takes it (validation bounds it; out of
+    /// range values are clamped, never trapped on).
+    static func flowRateLimit(_ limit: GatewayRateLimit) -> FlowRateLimit? {
+        guard limit.requestsPerSecond > 0 else { return nil }
+        let rate = UInt32(clamping: limit.requestsPerSecond)
+        return FlowRateLimit(perSecond: rate, burst: max(rate, UInt32(clamping: limit.effectiveBurst)))
     }
 
     /// Older first: creationTimestamp, then namespace and name.

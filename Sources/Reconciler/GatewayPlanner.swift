@@ -66,12 +66,15 @@ enum GatewayPlanner {
         for key in keys {
             guard let id = listenerIDs[key] else { continue }
             let listener = desired[key]!
+            let isNew = actual.listeners[key]?.id != id
+            planSourceRanges(listener.sourceRanges, listenerID: id, isNew: isNew, actual: actual, into: &plan)
+            let ranges = listener.sourceRanges
             if listener.local {
                 // Handed to the local gateway: no table (one left from a
                 // TCP listener of the same key goes after the entry changed).
-                let entry = ListenerEntry.local(id: id)
+                let entry = ListenerEntry.local(id: id, allowList: ranges.allow != nil, denyList: !ranges.deny.isEmpty)
                 if actual.listeners[key] != entry {
-                    plan.operations.append(.setListener(key, entry, isNew: actual.listeners[key]?.id != id))
+                    plan.operations.append(.setListener(key, entry, isNew: isNew))
                 }
                 if actual.maglev[id] != nil { plan.removals.append(.removeMaglev(listenerID: id)) }
                 continue
@@ -87,19 +90,37 @@ enum GatewayPlanner {
                 plan.operations.append(.removeMaglev(listenerID: id))
             }
             let entry = ListenerEntry(id: id, snat: listener.snat, maglevSize: listener.maglevSize,
-                                      idleTimeoutSeconds: listener.idleTimeoutSeconds)
+                                      idleTimeoutSeconds: listener.idleTimeoutSeconds, allowList: ranges.allow != nil,
+                                      denyList: !ranges.deny.isEmpty, rateLimit: listener.rateLimit)
             if actual.listeners[key] != entry {
-                plan.operations.append(.setListener(key, entry, isNew: actual.listeners[key]?.id != id))
+                plan.operations.append(.setListener(key, entry, isNew: isNew))
             }
         }
 
         plan.removals += actual.listeners.keys.sorted().filter { listenerIDs[$0] == nil }.map { .removeListener($0) }
         let kept = Set(listenerIDs.values)
         plan.removals += actual.maglev.keys.sorted().filter { !kept.contains($0) }.map { .removeMaglev(listenerID: $0) }
+        plan.removals += actual.sourceRanges.filter { !kept.contains($0.listenerID) }.sorted().map { .removeSourceRange($0) }
         let draining = actual.activeBackendIDs ?? []
         plan.removals += actual.backends.keys.sorted().filter { !referenced.contains($0) && !draining.contains($0) }
             .map { .removeBackend(id: $0) }
         return plan
+    }
+
+    /// A listener's sourceRanges entries. New ones are written before the
+    /// listener entry that turns their list on, so an allow list never
+    /// refuses everyone and a deny list never lets a source through while it
+    /// fills; ones no longer listed go after the entry changed. An id that
+    /// passes to another listener loses the old listener's entries first:
+    /// they must never widen the new one's allow list.
+    static func planSourceRanges(_ ranges: DesiredSourceRanges, listenerID: UInt32, isNew: Bool, actual: GatewayState,
+                                 into plan: inout Plan) {
+        let wanted = ranges.entries(listenerID: listenerID)
+        let present = actual.sourceRanges.filter { $0.listenerID == listenerID }
+        let stale = present.subtracting(wanted).sorted().map { Operation.removeSourceRange($0) }
+        if isNew { plan.operations += stale }
+        plan.operations += wanted.subtracting(present).sorted().map { .addSourceRange($0) }
+        if !isNew { plan.removals += stale }
     }
 
     /// `preferred` folded into 1...maxBackendID, or the next free id after it.

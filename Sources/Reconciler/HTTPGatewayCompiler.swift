@@ -25,7 +25,9 @@ enum HTTPGatewayCompiler {
         var result = RouteResult(config: HTTPRouteConfig(
             namespace: namespace, name: route.metadata.name ?? "", createdAt: route.metadata.creationTimestamp ?? "",
             hostnames: (spec.hostnames ?? []).map { $0.lowercased() },
-            accessLogHeaders: spec.accessLog?.headers ?? []))
+            accessLogHeaders: spec.accessLog?.headers ?? [],
+            rateLimit: spec.rateLimit.flatMap(GatewayCompiler.flowRateLimit)
+                .map { HTTPRateLimitConfig(requestsPerSecond: Int($0.perSecond), burst: Int($0.burst)) }))
         for (ruleIndex, rule) in spec.rules.enumerated() {
             var backends: [HTTPBackendConfig] = []
             for (index, backend) in rule.backends.enumerated() {

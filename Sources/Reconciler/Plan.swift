@@ -9,6 +9,7 @@ public enum Operation: Hashable, Sendable, CustomStringConvertible {
     case setBackend(id: UInt32, BackendEntry, isNew: Bool)
     case setMaglev(listenerID: UInt32, slots: [UInt32])
     case setListener(ListenerKey, ListenerEntry, isNew: Bool)
+    case addSourceRange(SourceRange)
     /// The mark the program sets on what it hands to the local gateway.
     case setGatewayMark(GatewayMark)
     /// The policy rules and local routes that deliver marked packets to the
@@ -22,6 +23,7 @@ public enum Operation: Hashable, Sendable, CustomStringConvertible {
     case removeRoute(RouteKey)
     case removeListener(ListenerKey)
     case removeMaglev(listenerID: UInt32)
+    case removeSourceRange(SourceRange)
     case removeBackend(id: UInt32)
     case removeGroup(id: UInt32)
     case removeCounter(routeID: UInt32)
@@ -38,6 +40,8 @@ public enum Operation: Hashable, Sendable, CustomStringConvertible {
         case .setBackend(let id, let entry, _): "set backend \(id) \(entry)"
         case .setMaglev(let listener, let slots): "set Maglev table of listener \(listener) (\(slots.count) slots)"
         case .setListener(let key, let entry, _): "set listener \(key) (id \(entry.id)\(entry.local ? ", local gateway" : ""))"
+        case .addSourceRange(let range): "add source range: \(range)"
+        case .removeSourceRange(let range): "remove source range: \(range)"
         case .setGatewayMark(let mark): "set the gateway mark \(mark)"
         case .setLocalDelivery(let settings, let families):
             "deliver marked packets locally: \(settings) (\([IPAddress.Family.v4, .v6].filter { families.contains($0) }.map(\.description).joined(separator: ", ")))"
@@ -66,7 +70,7 @@ public enum Operation: Hashable, Sendable, CustomStringConvertible {
     public var isRemoval: Bool {
         switch self {
         case .detach, .unbind, .removeRoute, .removeGroup, .removeCounter, .removeLocalAddress,
-             .removeListener, .removeMaglev, .removeBackend, .removeLocalDelivery: true
+             .removeListener, .removeMaglev, .removeSourceRange, .removeBackend, .removeLocalDelivery: true
         default: false
         }
     }

@@ -32,7 +32,7 @@ struct Dump: ParsableCommand {
         let gateway = try GatewayMaps.openPinned(directory: dataplane.bpffsDirectory, router: maps)
         let state = try DataplaneState.read(maps: maps, gateway: gateway, gatewayCounters: true)
         var report = DataplaneReport(state: state, abiVersion: try maps.abiVersion(), names: Interfaces.all())
-            .withGateway(state.gateway, conntrack: try gateway.conntrackEntries())
+            .withGateway(state.gateway, conntrack: try gateway.conntrackEntries(), rateBuckets: try gateway.rateBucketCount())
         report.gatewayMark = state.gatewayMark?.description
         report.localDelivery = try LocalDeliveryNetlink.read(table: LocalDeliverySettings.default.table, socket: RouteNetlinkSocket())
             .description

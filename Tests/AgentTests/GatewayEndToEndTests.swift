@@ -233,6 +233,70 @@ private func names(_ answers: [Int: String]) -> [Int: String] {
         let moved = names(try env.lab.udpAsk(fromPorts: ports))
         #expect(moved.values.allSatisfy { $0 == "b1" }, "after the idle timeout every flow is new: \(Set(moved.values))")
     }
+
+    @Test func aDeniedSourceNeverReachesABackendAndAClientOverItsRateLosesOnlyItsExtraConnections() throws {
+        let env = try GatewayAgentLab()
+        defer { env.tearDown() }
+        let denied = "198.18.10.3", calm = "198.18.10.4", busy = GatewayLab.clientAddress
+        for address in [denied, calm] { try env.lab.client.ip("addr add \(address)/24 dev eth0") }
+        try env.write("gw.yaml", gatewayRoute(backends: [(0, 1)]).replacingOccurrences(of: "  rules:\n", with: """
+              sourceRanges: {deny: [\(denied)/32]}
+              rateLimit: {requestsPerSecond: 5, burst: 5}
+              rules:
+
+            """))
+        let agent = try env.startAgent()
+        defer { agent.stop() }
+        try env.waitForTable(backends: 1)
+        let listener = try #require(try env.gatewayMaps().allListeners().values.first)
+        #expect(listener.denyList && listener.rateLimit == FlowRateLimit(perSecond: 5, burst: 5), "\(listener)")
+
+        // busy opens 20 connections at once, calm one every 0.3 s meanwhile,
+        // denied 3; each connection reads its backend's answer.
+        let output = try env.lab.client.run([Traffic.python, "-c", """
+            import json, socket, threading, time
+            results = {}
+            def connect(source, count, spacing, timeout):
+                answers = []
+                started = time.monotonic()
+                for _ in range(count):
+                    s = socket.socket(); s.settimeout(timeout)
+                    try:
+                        s.bind((source, 0)); s.connect(("\(GatewayLab.listener)", 80))
+                        answers.append(s.recv(64).decode().split(" ")[0])
+                    except OSError as e:
+                        answers.append("error")
+                    s.close()
+                    time.sleep(spacing)
+                results[source] = answers
+                results[source + " seconds"] = [str(time.monotonic() - started)]
+            threads = [threading.Thread(target=connect, args=a) for a in
+                       (("\(busy)", 20, 0, 0.5), ("\(calm)", 8, 0.3, 3), ("\(denied)", 3, 0, 1))]
+            for t in threads: t.start()
+            for t in threads: t.join()
+            print(json.dumps(results))
+            """])
+        let results = try #require(try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [String: [String]], "\(output)")
+        let busyServed = results[busy]?.filter { $0 == "b1" }.count ?? 0
+        let busySeconds = try #require(results[busy + " seconds"]?.first.flatMap(Double.init))
+        // The burst of 5 at once, then what 5/s refills while it tries
+        // (each refused attempt waits out its 0.5 s timeout).
+        #expect(busyServed >= 5 && busyServed <= 5 + Int(5 * busySeconds) + 1 && busyServed < 20,
+                "busy: \(busyServed) served in \(busySeconds) s: \(results[busy] ?? [])")
+        #expect(results[calm] == Array(repeating: "b1", count: 8), "the other client is untouched: \(results[calm] ?? [])")
+        #expect(results[denied] == ["error", "error", "error"], "denied: \(results[denied] ?? [])")
+
+        let maps = try env.gatewayMaps()
+        let refusals = try maps.refusals(listener.id)
+        #expect(refusals.sourcePackets >= 3, "every SYN of the denied source is counted: \(refusals)")
+        #expect(refusals.rateFlows >= UInt64(20 - busyServed), "\(refusals)")
+        let backendFlows = try maps.allBackends().keys.map { try maps.backendCounter($0).flows }.reduce(0, +)
+        #expect(backendFlows == UInt64(busyServed + 8), "only the served connections reached the backend")
+        let refusedLine = try env.metrics().split(separator: "\n").first {
+            $0.hasPrefix("routelet_gateway_source_refused_packets_total{listener=\"198.51.100.10:80/TCP\",route=\"default/shop\"}")
+        }
+        #expect(refusedLine.flatMap { UInt64($0.split(separator: " ").last ?? "") } ?? 0 >= 3, "metrics: \(refusedLine ?? "none")")
+    }
 }
 
 extension GatewayAgentLab {

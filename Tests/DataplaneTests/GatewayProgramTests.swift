@@ -374,3 +374,101 @@ private func udp(_ from: String, _ sport: UInt16, to: String, _ dport: UInt16, z
         }
     }
 }
+
+/// sourceRanges and rateLimit, enforced before any other work of the stage.
+extension GatewayProgramTests {
+    private func prefix(_ text: String) -> IPPrefix { IPPrefix(text)! }
+
+    @Test func sourceRangesRefuseDeniedAndUnlistedSourcesAndDenyWinsOverALongerAllow() throws {
+        try withGateway { dataplane, front, _ in
+            let gateway = dataplane.gateway
+            let ids = try setBackends(gateway, backends, snat: node)
+            let key = ListenerKey(address: IPAddress(vip)!, port: 80, proto: .tcp)
+            for range in [SourceRange(listenerID: 4, list: .allow, prefix: prefix("172.16.0.0/24")),
+                          SourceRange(listenerID: 4, list: .allow, prefix: prefix("172.16.0.66/32")),
+                          SourceRange(listenerID: 4, list: .deny, prefix: prefix("172.16.0.64/30")),
+                          // Another listener's ranges never apply to this one.
+                          SourceRange(listenerID: 5, list: .allow, prefix: prefix("10.9.0.0/16"))] {
+                try gateway.addSourceRange(range)
+            }
+            try gateway.setMaglev(listenerID: 4, slots: (0..<251).map { ids[$0 % 3] })
+            try gateway.resetListenerCounter(4)
+            try gateway.setListener(key, ListenerEntry(id: 4, snat: true, maglevSize: 251, idleTimeoutSeconds: 3600,
+                                                       allowList: true, denyList: true))
+
+            let allowed = try dataplane.testRun(packet: tcp("172.16.0.10", 40000, to: vip, 80), ingressIfindex: front)
+            #expect(allowed.verdict == TC_ACT_REDIRECT)
+            for (source, why) in [("172.16.0.66", "denied by 172.16.0.64/30 although 172.16.0.66/32 allows it"),
+                                  ("172.16.0.65", "denied"), ("10.9.9.9", "in no allow range of this listener")] {
+                let refused = try dataplane.testRun(packet: tcp(source, 40001, to: vip, 80), ingressIfindex: front)
+                #expect(refused.verdict == TC_ACT_SHOT, "\(source): \(why)")
+            }
+            #expect(try dataplane.maps.reasonCounters()[.gatewaySourceRefused]?.packets == 3)
+            #expect(try gateway.refusals(4) == Refusals(sourcePackets: 3, rateFlows: 0))
+            #expect(try gateway.conntrackEntries().allSatisfy { $0.arriving.source.description == "172.16.0.10" || $0.isReply },
+                    "a refused source leaves no conntrack entry")
+
+            // The flags decide whether the lists are consulted.
+            try gateway.setListener(key, ListenerEntry(id: 4, snat: true, maglevSize: 251, idleTimeoutSeconds: 3600))
+            #expect(try dataplane.testRun(packet: tcp("10.9.9.9", 40002, to: vip, 80), ingressIfindex: front).verdict == TC_ACT_REDIRECT)
+            #expect(try gateway.allSourceRanges().count == 4)
+        }
+    }
+
+    @Test func anIPv6ListenersDenyListRefusesItsRange() throws {
+        try withGateway { dataplane, front, _ in
+            let gateway = dataplane.gateway
+            try gateway.setBackend(9, BackendEntry(address: IPAddress("2001:db8:b::1")!, port: 8443, snatAddress: IPAddress("2001:db8:b::fe")),
+                                   isNew: true)
+            let key = ListenerKey(address: IPAddress("2001:db8:f::10")!, port: 443, proto: .tcp)
+            try gateway.addSourceRange(SourceRange(listenerID: 1, list: .deny, prefix: prefix("2001:db8:c::66/128")))
+            try gateway.setMaglev(listenerID: 1, slots: [UInt32](repeating: 9, count: 251))
+            try gateway.setListener(key, ListenerEntry(id: 1, snat: true, maglevSize: 251, idleTimeoutSeconds: 3600, denyList: true))
+            #expect(try dataplane.testRun(packet: tcp("2001:db8:c::10", 41000, to: "2001:db8:f::10", 443), ingressIfindex: front).verdict
+                == TC_ACT_REDIRECT)
+            #expect(try dataplane.testRun(packet: tcp("2001:db8:c::66", 41000, to: "2001:db8:f::10", 443), ingressIfindex: front).verdict
+                == TC_ACT_SHOT)
+            #expect(try gateway.refusals(1).sourcePackets == 1)
+        }
+    }
+
+    @Test func anHTTPListenerRefusesASourceBeforeTheHandoff() throws {
+        try withGateway { dataplane, front, _ in
+            let gateway = dataplane.gateway
+            try gateway.addSourceRange(SourceRange(listenerID: 9, list: .deny, prefix: prefix("172.16.0.66/32")))
+            try gateway.setListener(ListenerKey(address: IPAddress(vip)!, port: 80, proto: .tcp), .local(id: 9, denyList: true))
+            let refused = try dataplane.testRun(packet: tcp("172.16.0.66", 40000, to: vip, 80), ingressIfindex: front)
+            #expect(refused.verdict == TC_ACT_SHOT && refused.mark == 0)
+            let reasons = try dataplane.maps.reasonCounters()
+            #expect(reasons[.gatewaySourceRefused]?.packets == 1)
+            #expect((reasons[.gatewayNoSocket]?.packets ?? 0) == 0, "refused before the gateway's socket is looked for: \(reasons)")
+            // Another client goes on to the handoff (no gateway socket here: no-socket).
+            _ = try dataplane.testRun(packet: tcp(client, 40000, to: vip, 80), ingressIfindex: front)
+            #expect(try dataplane.maps.reasonCounters()[.gatewayNoSocket]?.packets == 1)
+        }
+    }
+
+    @Test func newFlowsBeyondAClientsRateAreDroppedAndItsEstablishedFlowsAndOtherClientsAreNot() throws {
+        try withGateway { dataplane, front, _ in
+            let gateway = dataplane.gateway
+            let ids = try setBackends(gateway, backends, snat: node)
+            let key = ListenerKey(address: IPAddress(vip)!, port: 80, proto: .tcp)
+            try gateway.setMaglev(listenerID: 2, slots: (0..<251).map { ids[$0 % 3] })
+            try gateway.resetListenerCounter(2)
+            try gateway.setListener(key, ListenerEntry(id: 2, snat: true, maglevSize: 251, idleTimeoutSeconds: 3600,
+                                                       rateLimit: FlowRateLimit(perSecond: 2, burst: 3)))
+            let verdicts = try (0..<5).map { try dataplane.testRun(packet: tcp(client, 40000 + UInt16($0), to: vip, 80), ingressIfindex: front).verdict }
+            #expect(verdicts == [TC_ACT_REDIRECT, TC_ACT_REDIRECT, TC_ACT_REDIRECT, TC_ACT_SHOT, TC_ACT_SHOT], "a burst of 3, then none")
+            #expect(try gateway.refusals(2).rateFlows == 2)
+            #expect(try dataplane.maps.reasonCounters()[.gatewayRateLimited]?.packets == 2)
+            // The client's established flow is never cut; another client has its own bucket.
+            #expect(try dataplane.testRun(packet: tcp(client, 40000, to: vip, 80, flags: 0x10), ingressIfindex: front).verdict == TC_ACT_REDIRECT)
+            #expect(try dataplane.testRun(packet: tcp("172.16.0.11", 40000, to: vip, 80), ingressIfindex: front).verdict == TC_ACT_REDIRECT)
+            #expect(try gateway.rateBucketCount() == 2)
+            // 2 per second: a token is back within 0.5 s (and only one).
+            Thread.sleep(forTimeInterval: 0.6)
+            #expect(try dataplane.testRun(packet: tcp(client, 40010, to: vip, 80), ingressIfindex: front).verdict == TC_ACT_REDIRECT)
+            #expect(try dataplane.testRun(packet: tcp(client, 40011, to: vip, 80), ingressIfindex: front).verdict == TC_ACT_SHOT)
+        }
+    }
+}

@@ -152,6 +152,27 @@ extension GatewaySuite {
             await web.close()
         }
 
+        @Test func aClientOverItsRouteRateGets429WithRetryAfterAndAnotherClientIsServed() async throws {
+            let web = try await TestBackend(name: "web", group: backendGroup)
+            let harness = try Harness()
+            var limited = route([rule(0, [backend([web.endpoint])])])
+            limited.rateLimit = HTTPRateLimitConfig(requestsPerSecond: 2, burst: 2)
+            try await harness.start(snapshot(routes: [limited]))
+            let busy = try RawClient(port: harness.port(), source: "127.0.0.1")
+            let statuses = try (0..<4).map { _ in try busy.request("GET", "/") }
+            #expect(statuses.map(\.status) == [200, 200, 429, 429], "a burst of 2")
+            #expect(statuses[2].header("retry-after") == "1")
+            #expect(statuses[2].text.contains("rate limit of route shop/web"))
+            let other = try RawClient(port: harness.port(), source: "127.0.0.2")
+            #expect(try other.request("GET", "/").status == 200, "another client has its own bucket")
+            // 2 per second: one token back within 0.5 s, on the same kept-alive connection.
+            try await Task.sleep(for: .milliseconds(600))
+            #expect(try busy.request("GET", "/").status == 200)
+            #expect(try busy.request("GET", "/").status == 429)
+            await harness.stop()
+            await web.close()
+        }
+
         @Test func aSlowBackendGets504AfterTheRequestTimeout() async throws {
             let web = try await TestBackend(name: "web", group: backendGroup)
             let harness = try Harness { $0.requestTimeout = .milliseconds(300) }

@@ -1,5 +1,6 @@
 import DataplaneModel
 import Foundation
+import GatewayConfig
 import JSONValue
 import NetAddress
 import Reconciler
@@ -183,23 +184,64 @@ private let listenerKey = ListenerKey(address: IPAddress("198.51.100.10")!, port
         #expect(withSecret.listeners.count == 2)
     }
 
-    @Test func sourceRangesFailClosedForHTTPListenersToo() throws {
-        let route = try gatewayRoute(tcpRoute("web", proto: "HTTP", extra: "  sourceRanges: {allow: [203.0.113.0/24]}",
-                                              backends: "    - {addresses: [192.0.2.21], port: 8080}"))
-        let result = GatewayCompiler.compile(routes: [route], endpoints: EndpointIndex(), node: gatewayNode())
-        #expect(result.verdicts.first?.problems.first?.reason == .unsupportedField)
-        #expect(result.listeners.isEmpty, "a filter this node cannot enforce must not look enforced")
-    }
-
-    @Test func sourceRangesNotEnforcedYetFailClosedAndRateLimitsAreReported() throws {
+    @Test func sourceRangesAndRateLimitsReachTheListener() throws {
         let backends = "    - {addresses: [192.0.2.21], port: 8080}"
-        let filtered = try gatewayRoute(tcpRoute("filtered", extra: "  sourceRanges: {deny: [198.51.100.66/32]}", backends: backends))
+        let filtered = try gatewayRoute(tcpRoute("filtered", extra: "  sourceRanges: {allow: [203.0.113.0/24, 198.51.100.0/24], deny: [198.51.100.66/32]}",
+                                                 backends: backends))
         let limited = try gatewayRoute(tcpRoute("limited", port: 81, extra: "  rateLimit: {requestsPerSecond: 10}", backends: backends))
         let result = GatewayCompiler.compile(routes: [filtered, limited], endpoints: EndpointIndex(), node: gatewayNode())
+        #expect(result.verdicts.allSatisfy { $0.problems.isEmpty }, "\(result.verdicts)")
+        let first = try #require(result.listeners[ListenerKey(address: IPAddress("198.51.100.10")!, port: 80, proto: .tcp)])
+        #expect(first.sourceRanges.allow == Set(["203.0.113.0/24", "198.51.100.0/24"].compactMap(IPPrefix.init)))
+        #expect(first.sourceRanges.deny == [IPPrefix("198.51.100.66/32")!])
+        #expect(first.rateLimit == nil)
+        let second = try #require(result.listeners[ListenerKey(address: IPAddress("198.51.100.10")!, port: 81, proto: .tcp)])
+        #expect(second.sourceRanges == .everySource)
+        #expect(second.rateLimit == FlowRateLimit(perSecond: 10, burst: 10), "the burst defaults to the rate")
+    }
+
+    @Test func routesSharingAnHTTPListenerMustListTheSameSourceRanges() throws {
+        let backends = "    - {addresses: [192.0.2.21], port: 8080}"
+        let ranges = "  sourceRanges: {deny: [203.0.113.7/32]}"
+        let older = try gatewayRoute(tcpRoute("older", proto: "HTTP", extra: ranges, backends: backends), created: "2026-01-01T00:00:00Z")
+        let same = try gatewayRoute(tcpRoute("same", proto: "HTTP", extra: ranges, backends: backends), created: "2026-01-02T00:00:00Z")
+        let other = try gatewayRoute(tcpRoute("other", proto: "HTTP", extra: "  sourceRanges: {deny: [203.0.113.8/32]}", backends: backends),
+                                     created: "2026-01-03T00:00:00Z")
+        let none = try gatewayRoute(tcpRoute("none", proto: "HTTP", backends: backends), created: "2026-01-04T00:00:00Z")
+        let result = GatewayCompiler.compile(routes: [none, other, same, older], endpoints: EndpointIndex(), node: gatewayNode())
         let byName = Dictionary(uniqueKeysWithValues: result.verdicts.map { ($0.name, $0) })
-        #expect(byName["filtered"]?.problems.first?.reason == .unsupportedField)
-        #expect(byName["limited"]?.problems.first?.reason == .unsupportedField)
-        #expect(result.listeners.keys.map(\.port) == [81], "only the rate-limited listener is served")
+        #expect(byName["older"]?.problems == [])
+        #expect(byName["same"]?.problems == [])
+        #expect(byName["other"]?.problems.first?.reason == .listenerConflict)
+        #expect(byName["other"]?.problems.first?.message.contains("shop/older") == true)
+        #expect(byName["none"]?.problems.first?.reason == .listenerConflict, "no ranges differ from some ranges")
+        #expect(result.listeners.values.first?.sourceRanges.deny == [IPPrefix("203.0.113.7/32")!])
+        #expect(result.httpListeners.first?.routes.map(\.name) == ["older", "same"])
+    }
+
+    @Test func anHTTPRateLimitGoesToTheGatewaySnapshotNotToTheEBPFStage() throws {
+        let route = try gatewayRoute(tcpRoute("web", proto: "HTTP", extra: "  rateLimit: {requestsPerSecond: 5, burst: 20}",
+                                              backends: "    - {addresses: [192.0.2.21], port: 8080}"))
+        let result = GatewayCompiler.compile(routes: [route], endpoints: EndpointIndex(), node: gatewayNode())
+        #expect(result.verdicts.first?.problems == [])
+        #expect(result.listeners.values.first?.rateLimit == nil)
+        #expect(result.httpListeners.first?.routes.first?.rateLimit == HTTPRateLimitConfig(requestsPerSecond: 5, burst: 20))
+    }
+
+    @Test func aNodeFullOfSourceRangesRefusesTheNextListenerInsteadOfServingItUnfiltered() throws {
+        // 2,000 ranges per route: the 132nd listener passes 262,144.
+        let ranges = (0..<1000).map { "10.\($0 / 256).\($0 % 256).0/24" }
+        let denies = (0..<1000).map { "10.100.\($0 / 256).\($0 % 256)/32" }
+        let extra = "  sourceRanges: {allow: [\(ranges.joined(separator: ", "))], deny: [\(denies.joined(separator: ", "))]}"
+        let routes = try (0..<132).map { index in
+            try gatewayRoute(tcpRoute("r\(index)", port: 1000 + index, extra: extra, backends: "    - {addresses: [192.0.2.21], port: 8080}"),
+                             created: String(format: "2026-01-01T00:%02d:%02dZ", index / 60, index % 60))
+        }
+        let result = GatewayCompiler.compile(routes: routes, endpoints: EndpointIndex(), node: gatewayNode())
+        #expect(result.listeners.count == 131)
+        let refused = result.verdicts.filter { !$0.problems.isEmpty }
+        #expect(refused.map(\.name) == ["r131"])
+        #expect(refused.first?.problems.first?.reason == .tooManySourceRanges)
     }
 
     @Test func theSameInputsGiveTheSamePlanAndAnIdleNodeWritesNothing() throws {

@@ -32,6 +32,8 @@ struct Model {
         case .setMaglev(let listener, let slots): state.gateway.maglev[listener] = MaglevState(mapID: listener + 1000, slots: slots)
         case .setListener(let key, let entry, _): state.gateway.listeners[key] = entry
         case .removeListener(let key): state.gateway.listeners[key] = nil
+        case .addSourceRange(let range): state.gateway.sourceRanges.insert(range)
+        case .removeSourceRange(let range): state.gateway.sourceRanges.remove(range)
         case .removeMaglev(let listener): state.gateway.maglev[listener] = nil
         case .removeBackend(let id): state.gateway.backends[id] = nil
         case .attach(let ifindex):
@@ -269,5 +271,64 @@ func randomDesired(_ random: inout SeededRandom) -> DesiredDataplane {
         let entry = index(operations) { $0 == .setListener(web, .local(id: 4), isNew: false) }
         let table = index(operations) { $0 == .removeMaglev(listenerID: 4) }
         #expect(entry != nil && table != nil && entry! < table!, "\(operations)")
+    }
+}
+
+/// sourceRanges: the order of entries and the listener entry that turns them on.
+@Suite struct SourceRangePlannerTests {
+    let web = ListenerKey(address: IPAddress("198.51.100.10")!, port: 80, proto: .tcp)
+    let api = ListenerKey(address: IPAddress("198.51.100.11")!, port: 80, proto: .tcp)
+    let backend = DesiredBackend(endpoint: BackendEntry(address: IPAddress("192.0.2.21")!, port: 8080, snatAddress: nil), weight: 1)
+
+    func listener(_ ranges: DesiredSourceRanges, rate: FlowRateLimit? = nil) -> DesiredListener {
+        DesiredListener(owner: "shop/web", snat: false, maglevSize: 13, idleTimeoutSeconds: 60, backends: [backend],
+                        sourceRanges: ranges, rateLimit: rate)
+    }
+
+    func plan(_ listeners: [ListenerKey: DesiredListener], _ model: Model) -> [Operation] {
+        var desired = DesiredDataplane()
+        desired.listeners = listeners
+        desired.gatewayInterfaces = [11]
+        return Planner.plan(desired: desired, actual: model.state, isCurrent: { _ in true }).operations
+    }
+
+    func position(_ operations: [Operation], _ match: (Operation) -> Bool) -> Int? { operations.firstIndex(where: match) }
+    func isSetListener(_ operation: Operation) -> Bool { if case .setListener = operation { true } else { false } }
+
+    @Test func entriesAreWrittenBeforeTheListenerTurnsThemOnAndRemovedAfterItTurnsThemOff() throws {
+        var model = Model()
+        let allow = DesiredSourceRanges(allow: [IPPrefix("203.0.113.0/24")!], deny: [IPPrefix("203.0.113.66/32")!])
+        let first = plan([web: listener(allow, rate: FlowRateLimit(perSecond: 5, burst: 10))], model)
+        let listenerAt = try #require(position(first, isSetListener))
+        let adds = first.indices.filter { if case .addSourceRange = first[$0] { true } else { false } }
+        #expect(adds.count == 2)
+        #expect(adds.allSatisfy { $0 < listenerAt }, "an allow list never refuses everyone while it fills: \(first)")
+        for operation in first { model.apply(operation) }
+        let entry = try #require(model.state.gateway.listeners[web])
+        #expect(entry.allowList && entry.denyList && entry.rateLimit == FlowRateLimit(perSecond: 5, burst: 10))
+        #expect(plan([web: listener(allow, rate: FlowRateLimit(perSecond: 5, burst: 10))], model).isEmpty, "a second pass writes nothing")
+
+        // Every source again: the listener stops consulting the lists before they go.
+        let open = plan([web: listener(.everySource)], model)
+        let flagsOff = try #require(position(open, isSetListener))
+        let removals = open.indices.filter { if case .removeSourceRange = open[$0] { true } else { false } }
+        #expect(removals.count == 2 && removals.allSatisfy { $0 > flagsOff }, "\(open)")
+        for operation in open { model.apply(operation) }
+        #expect(model.state.gateway.sourceRanges.isEmpty)
+        #expect(model.state.gateway.listeners[web]?.allowList == false)
+    }
+
+    @Test func anIDGivenToAnotherListenerLosesTheOldAllowEntriesBeforeTheNewListenerIsWritten() throws {
+        var model = Model()
+        let wide = DesiredSourceRanges(allow: [IPPrefix("0.0.0.0/0")!])
+        for operation in plan([web: listener(wide)], model) { model.apply(operation) }
+        let oldID = try #require(model.state.gateway.listeners[web]?.id)
+        // web goes, api (a new key) takes its id with a narrow allow list.
+        let narrow = DesiredSourceRanges(allow: [IPPrefix("203.0.113.0/24")!])
+        let operations = plan([api: listener(narrow)], model)
+        #expect(operations.contains { if case .setListener(_, let entry, _) = $0 { entry.id == oldID } else { false } }, "\(operations)")
+        let wideGone = try #require(position(operations) { $0 == .removeSourceRange(SourceRange(listenerID: oldID, list: .allow, prefix: IPPrefix("0.0.0.0/0")!)) })
+        let apiSet = try #require(position(operations) { if case .setListener(let key, _, _) = $0 { key == api } else { false } })
+        #expect(wideGone < apiSet, "the old 0.0.0.0/0 must not let everyone through the new listener: \(operations)")
     }
 }

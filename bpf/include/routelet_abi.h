@@ -17,7 +17,7 @@
 
 #include <linux/types.h>
 
-#define RL_ABI_VERSION 3
+#define RL_ABI_VERSION 4
 
 /* Upper bounds, also the sizes of the maps declared in router.bpf.c. */
 #define RL_MAX_NEXTHOPS 16          /* next hops in one ECMP/WCMP group */
@@ -32,6 +32,8 @@
 #define RL_MAX_BACKENDS 65536       /* gateway backends, all listeners; ids are 1..RL_MAX_BACKENDS-1 */
 #define RL_MAX_CONNTRACK (1 << 19)  /* conntrack entries (two per NATed flow), LRU */
 #define RL_MAX_MAGLEV_SIZE 131071   /* slots of one listener's Maglev table */
+#define RL_MAX_SOURCE_RANGES (1 << 18) /* sourceRanges entries per family, all listeners and lists together */
+#define RL_MAX_RATE_BUCKETS (1 << 17)  /* rateLimit token buckets (one per client address and listener), LRU */
 #define RL_REASON_SLOTS 64          /* size of rl_reason_stats: room for new reasons without a new ABI */
 
 /* The TC filter routelet owns on each bound interface (clsact ingress). */
@@ -148,7 +150,9 @@ enum rl_reason {
 	RL_REASON_GW_NO_SOCKET = 21,    /* dropped: HTTP/HTTPS listener, no gateway socket (routelet gateway not running) */
 	RL_REASON_GW_NOT_TCP = 22,      /* dropped: UDP to an HTTP/HTTPS listener's address and port */
 	RL_REASON_GW_LOCAL_UNASSIGNED = 23, /* gateway: socket found but bpf_sk_assign refused; marked, the kernel's own lookup delivers */
-	RL_REASON_COUNT = 24,
+	RL_REASON_GW_SOURCE_REFUSED = 24, /* dropped: the client's address is denied, or not allowed, by the listener's sourceRanges */
+	RL_REASON_GW_RATE_LIMITED = 25, /* dropped: a new flow beyond the client's rateLimit on a TCP/UDP listener */
+	RL_REASON_COUNT = 26,
 };
 _Static_assert(RL_REASON_COUNT <= RL_REASON_SLOTS, "rl_reason_stats has a slot per reason");
 
@@ -170,14 +174,77 @@ _Static_assert(sizeof(struct rl_listener_key) == 20, "rl_listener_key layout");
  * (see "Local delivery" below). Such a listener has no Maglev table;
  * maglev_size and idle_timeout_s are 0. The key's proto is IPPROTO_TCP. */
 #define RL_LISTENER_LOCAL 2
+/* sourceRanges: a client whose address is in none of the listener's
+ * RL_SRC_ALLOW ranges is refused; one in any RL_SRC_DENY range is refused
+ * (deny wins). Without the flag the list is not consulted. Checked on every
+ * client packet of a local (HTTP/HTTPS) listener, before the handoff, and
+ * on the first packet of every TCP/UDP flow, before the rate limit. */
+#define RL_LISTENER_ALLOW_LIST 4
+#define RL_LISTENER_DENY_LIST 16
 
 struct rl_listener {
 	__u32 id;                   /* index of rl_maglev and rl_listener_stats */
 	__u32 flags;                /* RL_LISTENER_* */
 	__u32 maglev_size;          /* slots of its Maglev table (a prime) */
 	__u32 idle_timeout_s;       /* a flow without packets for this long ends */
+	__u32 rate_per_s;           /* rateLimit of new TCP/UDP flows per client address; 0: none (HTTP: the gateway's) */
+	__u32 rate_burst;           /* the bucket size, >= rate_per_s */
 };
-_Static_assert(sizeof(struct rl_listener) == 16, "rl_listener layout");
+_Static_assert(sizeof(struct rl_listener) == 24, "rl_listener layout");
+
+/* rl_sources_v4 / rl_sources_v6 (LPM tries): the sourceRanges of every
+ * listener. The key's prefixlen counts the 64 bits of listener_id and list
+ * plus the range's own length, so a lookup never crosses from one listener
+ * or list to another; the value is unused (1). Two lookups per check, deny
+ * then allow, since a deny must win over a longer allow. */
+#define RL_SRC_ALLOW 1
+#define RL_SRC_DENY 2
+
+struct rl_src_key_v4 {
+	__u32 prefixlen;            /* 64 + range length */
+	__u32 listener_id;
+	__u32 list;                 /* RL_SRC_ALLOW or RL_SRC_DENY */
+	__u8 addr[4];
+};
+_Static_assert(sizeof(struct rl_src_key_v4) == 16, "rl_src_key_v4 layout");
+
+struct rl_src_key_v6 {
+	__u32 prefixlen;            /* 64 + range length */
+	__u32 listener_id;
+	__u32 list;
+	__u8 addr[16];
+};
+_Static_assert(sizeof(struct rl_src_key_v6) == 28, "rl_src_key_v6 layout");
+
+/* rl_rate_buckets (LRU hash): a token bucket per (listener, client address)
+ * of listeners with rate_per_s. Tokens are counted in billionths, so that
+ * refill is elapsed_ns * rate_per_s with no division; a new flow costs
+ * RL_NS_PER_TOKEN. Updated without atomics: two CPUs taking a client's
+ * first packets at once may each spend from the same old balance (the
+ * limit can be exceeded by the number of CPUs, never undercut). */
+#define RL_NS_PER_TOKEN 1000000000ULL
+
+struct rl_rate_key {
+	__u32 listener_id;
+	__u8 family;
+	__u8 pad[3];
+	__u8 addr[16];              /* IPv4 in the first 4 bytes */
+};
+_Static_assert(sizeof(struct rl_rate_key) == 24, "rl_rate_key layout");
+
+struct rl_rate_bucket {
+	__u64 tokens;               /* billionths of a token */
+	__u64 last_ns;              /* bpf_ktime_get_ns() of the last refill */
+};
+_Static_assert(sizeof(struct rl_rate_bucket) == 16, "rl_rate_bucket layout");
+
+/* rl_listener_refusals (per-CPU array, by listener id): what the listener's
+ * sourceRanges and rateLimit refused. */
+struct rl_refusals {
+	__u64 source_packets;       /* packets from refused sources */
+	__u64 rate_flows;           /* new flows beyond the rate */
+};
+_Static_assert(sizeof(struct rl_refusals) == 16, "rl_refusals layout");
 
 /* rl_backends: backend id -> where its flows go. The id is what Maglev
  * tables hold; an entry stays while conntrack may still name it. */

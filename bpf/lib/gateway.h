@@ -91,6 +91,44 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } rl_backend_stats SEC(".maps");
 
+/* sourceRanges of every listener (rl_src_key_v4/v6); LPM tries must not be
+ * preallocated. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, RL_MAX_SOURCE_RANGES);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct rl_src_key_v4);
+	__type(value, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} rl_sources_v4 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, RL_MAX_SOURCE_RANGES);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct rl_src_key_v6);
+	__type(value, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} rl_sources_v6 SEC(".maps");
+
+/* (listener, client address) -> its rateLimit token bucket. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, RL_MAX_RATE_BUCKETS);
+	__type(key, struct rl_rate_key);
+	__type(value, struct rl_rate_bucket);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} rl_rate_buckets SEC(".maps");
+
+/* listener id -> what its sourceRanges and rateLimit refused, per CPU. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, RL_MAX_LISTENERS);
+	__type(key, __u32);
+	__type(value, struct rl_refusals);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} rl_listener_refusals SEC(".maps");
+
 static __always_inline void rl_gw_count(void *map, __u32 key, __u64 bytes, __u64 flows)
 {
 	struct rl_gw_counter *c = bpf_map_lookup_elem(map, &key);
@@ -427,6 +465,87 @@ static __always_inline int rl_gw_local(struct __sk_buff *skb, const struct rl_fl
 	return rl_finish(skb, done, 0, 0);
 }
 
+/* ---- sourceRanges and rateLimit: refused before any other work ---- */
+
+/* Whether the flow's source is in one of the listener's `list` ranges. */
+static __always_inline int rl_src_listed(const struct rl_flow *flow, __u32 listener_id, __u32 list)
+{
+	if (flow->family == RL_AF_INET) {
+		struct rl_src_key_v4 key = { .prefixlen = 64 + 32, .listener_id = listener_id, .list = list };
+
+		__builtin_memcpy(key.addr, flow->src, 4);
+		return bpf_map_lookup_elem(&rl_sources_v4, &key) != 0;
+	}
+	struct rl_src_key_v6 key = { .prefixlen = 64 + 128, .listener_id = listener_id, .list = list };
+
+	__builtin_memcpy(key.addr, flow->src, 16);
+	return bpf_map_lookup_elem(&rl_sources_v6, &key) != 0;
+}
+
+static __always_inline void rl_refusal_count(__u32 listener_id, int rate)
+{
+	struct rl_refusals *r = bpf_map_lookup_elem(&rl_listener_refusals, &listener_id);
+
+	if (!r)
+		return;
+	if (rate)
+		r->rate_flows++;
+	else
+		r->source_packets++;
+}
+
+/* Whether the listener's sourceRanges refuse the flow's source (deny wins
+ * over allow, whatever the lengths). Counted when they do. */
+static __always_inline int rl_src_refused(const struct rl_flow *flow, const struct rl_listener *l)
+{
+	if (!(l->flags & (RL_LISTENER_ALLOW_LIST | RL_LISTENER_DENY_LIST)))
+		return 0;
+	if (((l->flags & RL_LISTENER_DENY_LIST) && rl_src_listed(flow, l->id, RL_SRC_DENY)) ||
+	    ((l->flags & RL_LISTENER_ALLOW_LIST) && !rl_src_listed(flow, l->id, RL_SRC_ALLOW))) {
+		rl_refusal_count(l->id, 0);
+		return 1;
+	}
+	return 0;
+}
+
+/* Takes a token from the client's bucket for a new flow: 1 when there was
+ * one (or the listener has no rate), 0 when the flow is over the rate
+ * (counted). A client's first flow finds a full bucket. */
+static __always_inline int rl_rate_take(const struct rl_flow *flow, const struct rl_listener *l, __u64 now)
+{
+	__u64 rate = l->rate_per_s;
+
+	if (!rate)
+		return 1;
+	__u64 capacity = (__u64)(l->rate_burst > l->rate_per_s ? l->rate_burst : l->rate_per_s) * RL_NS_PER_TOKEN;
+	struct rl_rate_key key = { .listener_id = l->id, .family = flow->family };
+
+	__builtin_memcpy(key.addr, flow->src, 16);
+	struct rl_rate_bucket *b = bpf_map_lookup_elem(&rl_rate_buckets, &key);
+
+	if (!b) {
+		struct rl_rate_bucket fresh = { .tokens = capacity - RL_NS_PER_TOKEN, .last_ns = now };
+
+		bpf_map_update_elem(&rl_rate_buckets, &key, &fresh, BPF_ANY);
+		return 1;
+	}
+	/* Refill: elapsed_ns * rate billionths, without overflow: past the
+	 * time that fills the bucket from empty it is simply full. */
+	__u64 elapsed = now > b->last_ns ? now - b->last_ns : 0;
+	__u64 tokens = elapsed >= capacity / rate ? capacity : b->tokens + elapsed * rate;
+
+	if (tokens > capacity)
+		tokens = capacity;
+	b->last_ns = now;
+	if (tokens < RL_NS_PER_TOKEN) {
+		b->tokens = tokens;
+		rl_refusal_count(l->id, 1);
+		return 0;
+	}
+	b->tokens = tokens - RL_NS_PER_TOKEN;
+	return 1;
+}
+
 /* ---- New flows ---- */
 
 /* The backend the listener's Maglev table gives this flow, or 0. */
@@ -567,8 +686,15 @@ static __always_inline int rl_gateway_stage(struct __sk_buff *skb, __u32 table_i
 	}
 	if (!l)
 		return RL_CONTINUE;
+	/* Every packet of a local listener (no conntrack: the gateway's socket
+	 * is the state), the first of a TCP/UDP flow: a refused client never
+	 * reaches a backend nor the gateway. */
+	if (rl_src_refused(flow, l))
+		return rl_finish(skb, RL_REASON_GW_SOURCE_REFUSED, 0, 0);
 	if (l->flags & RL_LISTENER_LOCAL)
 		return rl_gw_local(skb, flow, l);
+	if (!rl_rate_take(flow, l, now))
+		return rl_finish(skb, RL_REASON_GW_RATE_LIMITED, 0, 0);
 	if (e)
 		rl_ct_forget_twin(e, flow);   /* a new flow over an ended one */
 	__u32 backend_id = rl_maglev_pick(l, flow);
