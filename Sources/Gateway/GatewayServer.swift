@@ -232,7 +232,7 @@ public final class GatewayServer: Sendable {
             self.metrics.snapshotVersion.set(Double(snapshot.version))
             let endpoints = Set(snapshot.listeners.flatMap { $0.routes.flatMap { $0.rules.flatMap { $0.backends.flatMap(\.endpoints) } } })
             self.metrics.setEndpoints(endpoints)
-            self.rateLimiters.keep(routes: Set(snapshot.listeners.flatMap { $0.routes.map { "\($0.namespace)/\($0.name)" } }))
+            self.rateLimiters.keep(snapshot)
             for (_, handle) in self.pools {
                 handle.eventLoop.execute { handle.box.value.closeIdle(keeping: endpoints) }
             }

@@ -5,12 +5,16 @@ import Synchronization
 /// kept across snapshots while the route's rateLimit stays the same, so a
 /// config change elsewhere does not refill every client's bucket.
 final class RateLimiters: Sendable {
-    private let limiters = Mutex<[String: RequestRateLimiter]>([:])
+    /// A route by namespace and name (no string built per request).
+    private struct Route: Hashable {
+        var namespace, name: String
+    }
+    private let limiters = Mutex<[Route: RequestRateLimiter]>([:])
 
     /// The route's limiter for `config`: the one it had, or a new one when
     /// the route is new or its rateLimit changed.
     func limiter(namespace: String, name: String, config: HTTPRateLimitConfig) -> RequestRateLimiter {
-        let route = "\(namespace)/\(name)"
+        let route = Route(namespace: namespace, name: name)
         return limiters.withLock { limiters in
             if let limiter = limiters[route], limiter.config == config { return limiter }
             let limiter = RequestRateLimiter(config)
@@ -20,7 +24,8 @@ final class RateLimiters: Sendable {
     }
 
     /// Drops the limiters of routes the snapshot no longer has.
-    func keep(routes: Set<String>) {
+    func keep(_ snapshot: GatewaySnapshot) {
+        let routes = Set(snapshot.listeners.flatMap { $0.routes.map { Route(namespace: $0.namespace, name: $0.name) } })
         limiters.withLock { $0 = $0.filter { routes.contains($0.key) } }
     }
 }

@@ -7,18 +7,6 @@ import RouteletAPI
 import DataplaneModel
 import Testing
 
-/// A reproducible random source (SplitMix64), so a failing seed can be replayed.
-private struct Seeded: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9e37_79b9_7f4a_7c15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
-        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-        return z ^ (z >> 31)
-    }
-}
-
 /// A valid TCP GatewayRoute with every L4 field set: the starting point of each mutation.
 private func template(_ name: String) -> JSONValue {
     [
@@ -38,7 +26,7 @@ private func template(_ name: String) -> JSONValue {
 }
 
 /// Values a mutation puts somewhere: wrong types, edge numbers, hostile strings.
-private func randomValue(_ random: inout Seeded, depth: Int = 0) -> JSONValue {
+private func randomValue(_ random: inout SplitMix64, depth: Int = 0) -> JSONValue {
     let strings = ["", "TCP", "UDP", "HTTP", "0.0.0.0", "::", "255.255.255.255", "10.0.0.1/8", "2001:db8::1",
                    String(repeating: "a", count: 300), "😀", "\u{0}", "eth0\n", "*", "/../", "-1"]
     let numbers: [Int64] = [0, -1, 1, 65535, 65536, 131071, 131072, 16381, 1_000_000_000_000, -1_000_000_000_000, 4_294_967_296]
@@ -86,7 +74,7 @@ private func replacing(_ value: JSONValue, at path: ArraySlice<String>, with new
     @Test func randomGatewayRoutesNeverGiveA5xxNorTrapTheAgentsCompile() async throws {
         let server = try Server()
         defer { server.remove() }
-        var random = Seeded(state: 0x726c_6574)
+        var random = SplitMix64(seed: 0x726c_6574)
         let node = NodeFacts(name: "n", links: [.init(name: "eth1", ifindex: 2, isUp: true), .init(name: "veth0", ifindex: 3, isUp: true)],
                              interfaceAddresses: [.init(ifindex: 2, address: IPAddress("192.0.2.254")!, prefixLength: 24)])
         let base = await server.call("POST", gatewayRoutesPath, template("base"))

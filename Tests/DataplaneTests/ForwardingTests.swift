@@ -78,21 +78,24 @@ import Testing
         try lab.router.enter { try Cleanup.run(pinDirectory: pins.directory) }
     }
 
-    @Test func ecmpSpreadsFlowsOverBothNextHopsAndKeepsEachFlowOnOnePath() throws {
+    /// UDP flows from A to the service addresses over an ECMP route with
+    /// next hops B and C of the given weights: for each service (IPv4, then
+    /// IPv6), the packets each source port delivered on B and on C.
+    private func flowsOverTwoNextHops(weights: (b: UInt32, c: UInt32), flows: Int, packetsPerFlow: Int) throws
+        -> [(service: String, onB: [Int: Int], onC: [Int: Int])] {
         let pins = try TestPins()
         defer { pins.remove() }
         let lab = try RouterLab()
         defer { lab.delete() }
         let dataplane = try lab.router.enter { try Dataplane(pinDirectory: pins.directory) }
         let ifindex = try lab.router.enter { try Self.programLab(dataplane) }
-        try dataplane.maps.setGroup(50, [
-            NextHop(ifindex: ifindex["rb"]!, gateway: IPAddress(RouterLab.address(host: 2).v4)),
-            NextHop(ifindex: ifindex["rc"]!, gateway: IPAddress(RouterLab.address(host: 3).v4)),
-        ])
-        try dataplane.maps.setGroup(51, [
-            NextHop(ifindex: ifindex["rb"]!, gateway: IPAddress(RouterLab.address(host: 2).v6)),
-            NextHop(ifindex: ifindex["rc"]!, gateway: IPAddress(RouterLab.address(host: 3).v6)),
-        ])
+        for (group, v4) in [(UInt32(50), true), (51, false)] {
+            func gateway(_ host: Int) -> IPAddress? { IPAddress(v4 ? RouterLab.address(host: host).v4 : RouterLab.address(host: host).v6) }
+            try dataplane.maps.setGroup(group, [
+                NextHop(ifindex: ifindex["rb"]!, gateway: gateway(2), weight: weights.b),
+                NextHop(ifindex: ifindex["rc"]!, gateway: gateway(3), weight: weights.c),
+            ])
+        }
         try dataplane.maps.setRoute(RouteKey(table: 1, prefix: IPPrefix("198.19.0.0/24")!), RouteEntry(id: 50, action: .forward(group: 50)))
         try dataplane.maps.setRoute(RouteKey(table: 1, prefix: IPPrefix("2001:db8:99::/64")!), RouteEntry(id: 51, action: .forward(group: 51)))
 
@@ -104,16 +107,22 @@ import Testing
                 #expect(try Traffic.ping(from: lab.hostA, address, count: 1) == 1, "warm-up ping to \(address)")
             }
         }
+        var results: [(service: String, onB: [Int: Int], onC: [Int: Int])] = []
         for service in [RouterLab.serviceV4, RouterLab.serviceV6] {
-            let flows = 64, packets = 10
             let onB = try Traffic.udpCounter(in: lab.hostB, address: service)
             let onC = try Traffic.udpCounter(in: lab.hostC, address: service)
             try Traffic.waitForUDPListener(in: lab.hostB, port: 9000)
             try Traffic.waitForUDPListener(in: lab.hostC, port: 9000)
-            try Traffic.udpFlows(from: lab.hostA, to: service, flows: flows, packetsPerFlow: packets)
-            let countsB = Traffic.udpCounts(onB.wait().stdout)
-            let countsC = Traffic.udpCounts(onC.wait().stdout)
+            try Traffic.udpFlows(from: lab.hostA, to: service, flows: flows, packetsPerFlow: packetsPerFlow)
+            results.append((service, Traffic.udpCounts(onB.wait().stdout), Traffic.udpCounts(onC.wait().stdout)))
+        }
+        try lab.router.enter { try Cleanup.run(pinDirectory: pins.directory) }
+        return results
+    }
 
+    @Test func ecmpSpreadsFlowsOverBothNextHopsAndKeepsEachFlowOnOnePath() throws {
+        let flows = 64, packets = 10
+        for (service, countsB, countsC) in try flowsOverTwoNextHops(weights: (1, 1), flows: flows, packetsPerFlow: packets) {
             #expect(!countsB.isEmpty && !countsC.isEmpty, "\(service): both next hops carry flows (B: \(countsB.count), C: \(countsC.count))")
             #expect(countsB.count + countsC.count == flows, "\(service): every flow arrived")
             #expect(Set(countsB.keys).isDisjoint(with: countsC.keys), "\(service): a flow was split over both paths")
@@ -121,47 +130,14 @@ import Testing
                 #expect(count == packets, "\(service): flow from port \(port) delivered \(count) of \(packets) on one path")
             }
         }
-        try lab.router.enter { try Cleanup.run(pinDirectory: pins.directory) }
     }
 
     @Test func weightedECMPSendsAQuarterOfTheFlowsToTheWeightOneNextHop() throws {
-        let pins = try TestPins()
-        defer { pins.remove() }
-        let lab = try RouterLab()
-        defer { lab.delete() }
-        let dataplane = try lab.router.enter { try Dataplane(pinDirectory: pins.directory) }
-        let ifindex = try lab.router.enter { try Self.programLab(dataplane) }
-        // B weight 1, C weight 3.
-        try dataplane.maps.setGroup(52, [
-            NextHop(ifindex: ifindex["rb"]!, gateway: IPAddress(RouterLab.address(host: 2).v4), weight: 1),
-            NextHop(ifindex: ifindex["rc"]!, gateway: IPAddress(RouterLab.address(host: 3).v4), weight: 3),
-        ])
-        try dataplane.maps.setGroup(53, [
-            NextHop(ifindex: ifindex["rb"]!, gateway: IPAddress(RouterLab.address(host: 2).v6), weight: 1),
-            NextHop(ifindex: ifindex["rc"]!, gateway: IPAddress(RouterLab.address(host: 3).v6), weight: 3),
-        ])
-        try dataplane.maps.setRoute(RouteKey(table: 1, prefix: IPPrefix("198.19.0.0/24")!), RouteEntry(id: 52, action: .forward(group: 52)))
-        try dataplane.maps.setRoute(RouteKey(table: 1, prefix: IPPrefix("2001:db8:99::/64")!), RouteEntry(id: 53, action: .forward(group: 53)))
-
-        // Neighbours resolved first, as in the unweighted test above.
-        for host in [2, 3] {
-            for address in [RouterLab.address(host: host).v4, RouterLab.address(host: host).v6] {
-                #expect(try Traffic.ping(from: lab.hostA, address, count: 1) == 1, "warm-up ping to \(address)")
-            }
-        }
-        for service in [RouterLab.serviceV4, RouterLab.serviceV6] {
-            // 2,000 flows: a fair 1:3 draw lands within ±3 points of 25 %
-            // with three standard deviations to spare (the hash is fixed, so
-            // the share is the same every run).
-            let flows = 2000, packets = 2
-            let onB = try Traffic.udpCounter(in: lab.hostB, address: service)
-            let onC = try Traffic.udpCounter(in: lab.hostC, address: service)
-            try Traffic.waitForUDPListener(in: lab.hostB, port: 9000)
-            try Traffic.waitForUDPListener(in: lab.hostC, port: 9000)
-            try Traffic.udpFlows(from: lab.hostA, to: service, flows: flows, packetsPerFlow: packets)
-            let countsB = Traffic.udpCounts(onB.wait().stdout)
-            let countsC = Traffic.udpCounts(onC.wait().stdout)
-
+        // 2,000 flows: a fair 1:3 draw lands within ±3 points of 25 % with
+        // three standard deviations to spare (the hash is fixed, so the
+        // share is the same every run). B weight 1, C weight 3.
+        let flows = 2000, packets = 2
+        for (service, countsB, countsC) in try flowsOverTwoNextHops(weights: (1, 3), flows: flows, packetsPerFlow: packets) {
             #expect(countsB.count + countsC.count == flows, "\(service): every flow arrived (B: \(countsB.count), C: \(countsC.count))")
             #expect(Set(countsB.keys).isDisjoint(with: countsC.keys), "\(service): a flow was split over both paths")
             let incomplete = countsB.merging(countsC, uniquingKeysWith: +).filter { $0.value != packets }
@@ -170,7 +146,6 @@ import Testing
             print("weighted ECMP 1:3 in the lab, \(service): \(countsB.count) of \(flows) flows (\(share.formatted(.number.precision(.fractionLength(1))))%) to B, \(countsC.count) to C")
             #expect(abs(share - 25) <= 3, "\(service): \(share)% of the flows to B (weight 1 of 1:3), not 25 ± 3")
         }
-        try lab.router.enter { try Cleanup.run(pinDirectory: pins.directory) }
     }
 
     @Test func blackholeDropsLocalDeliversAndUnmatchedGoesToTheKernel() throws {

@@ -3,18 +3,6 @@ import NetAddress
 import Reconciler
 import Testing
 
-/// A reproducible random source (SplitMix64) so a failing seed can be replayed.
-struct SeededRandom: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9e37_79b9_7f4a_7c15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
-        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-        return z ^ (z >> 31)
-    }
-}
-
 /// The data plane as a value: what the maps and filters would hold after
 /// each operation. Every filter attached here runs the current program.
 struct Model {
@@ -62,7 +50,7 @@ struct Model {
     }
 }
 
-func randomDesired(_ random: inout SeededRandom) -> DesiredDataplane {
+func randomDesired(_ random: inout SplitMix64) -> DesiredDataplane {
     var desired = DesiredDataplane()
     let tables: [UInt32] = [7, 9]
     for ifindex in UInt32(1)...6 where Bool.random(using: &random) {
@@ -92,7 +80,7 @@ func randomDesired(_ random: inout SeededRandom) -> DesiredDataplane {
     let current: (TCAttachment) -> Bool = { $0.programID == 1 }
 
     @Test func planningAStateAgainstItselfIsEmpty() {
-        var random = SeededRandom(state: 1)
+        var random = SplitMix64(seed: 1)
         for _ in 0..<300 {
             let desired = randomDesired(&random)
             var model = Model()
@@ -104,7 +92,7 @@ func randomDesired(_ random: inout SeededRandom) -> DesiredDataplane {
 
     @Test func noIntermediateStateLosesARoutePresentBeforeAndAfter() {
         for seed in UInt64(1)...300 {
-            var random = SeededRandom(state: seed)
+            var random = SplitMix64(seed: seed)
             let before = randomDesired(&random), after = randomDesired(&random)
             var model = Model()
             Planner.plan(desired: before, actual: model.state, isCurrent: current).operations.forEach { model.apply($0) }
@@ -147,7 +135,7 @@ func randomDesired(_ random: inout SeededRandom) -> DesiredDataplane {
     }
 
     @Test func nothingIsRemovedBeforeEverySourceHasSynced() throws {
-        var random = SeededRandom(state: 42)
+        var random = SplitMix64(seed: 42)
         let desired = randomDesired(&random)
         var model = Model()
         Planner.plan(desired: desired, actual: model.state, isCurrent: current).operations.forEach { model.apply($0) }
