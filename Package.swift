@@ -57,11 +57,18 @@ let package = Package(
         // its request matching and weighted choice. Pure.
         .target(name: "GatewayConfig"),
 
+        // Access-log lines (JSON, built as bytes) and their writer thread:
+        // the gateway's requests and the agent's eBPF header captures.
+        .target(
+            name: "AccessLog",
+            dependencies: [.product(name: "NIOConcurrencyHelpers", package: "swift-nio")]
+        ),
+
         // `routelet gateway`: the HTTP/1.1 reverse proxy on SwiftNIO that serves the snapshot.
         .target(
             name: "Gateway",
             dependencies: [
-                "GatewayConfig",
+                "GatewayConfig", "AccessLog",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -126,7 +133,7 @@ let package = Package(
         .target(
             name: "Agent",
             dependencies: [
-                "Dataplane", "Reconciler", "RouteletAPI", "YAML", "JSONValue", "Netlink", "KubeClient", "DataplaneModel", "GatewayConfig", "CRouteletSys", "NetAddress",
+                "Dataplane", "Reconciler", "RouteletAPI", "YAML", "JSONValue", "Netlink", "KubeClient", "DataplaneModel", "GatewayConfig", "CRouteletSys", "NetAddress", "AccessLog",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -140,6 +147,7 @@ let package = Package(
             dependencies: [
                 "Dataplane",
                 "Agent",
+                "AccessLog",
                 "Gateway",
                 "Netlink",
                 "APIServer",
@@ -175,7 +183,7 @@ let package = Package(
         .testTarget(
             name: "GatewayTests",
             dependencies: [
-                "Gateway", "GatewayConfig",
+                "Gateway", "GatewayConfig", "AccessLog",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -187,7 +195,7 @@ let package = Package(
         .testTarget(name: "YAMLTests", dependencies: ["YAML", "JSONValue"]),
         .testTarget(name: "RouteletAPITests", dependencies: ["RouteletAPI", "YAML", "NetAddress", "JSONValue"]),
         .testTarget(name: "ReconcilerTests", dependencies: ["Reconciler", "GatewayConfig", "RouteletAPI", "DataplaneModel", "NetAddress", "YAML", "JSONValue"]),
-        .testTarget(name: "AgentTests", dependencies: ["Agent", "Reconciler", "Dataplane", "NetLab", "KubeClient", "JSONValue", "RouteletAPI", "YAML", "routelet"]),
+        .testTarget(name: "AgentTests", dependencies: ["Agent", "AccessLog", "Reconciler", "Dataplane", "NetLab", "KubeClient", "JSONValue", "RouteletAPI", "YAML", "routelet"]),
         .testTarget(name: "NetlinkTests", dependencies: ["Netlink", "NetAddress", "CRouteletSys"]),
         .testTarget(name: "KubeClientTests", dependencies: ["KubeClient", "JSONValue", "NetLab", "routelet"]),
         .testTarget(name: "APIStoreTests", dependencies: ["APIStore", "JSONValue"]),

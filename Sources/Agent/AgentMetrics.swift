@@ -46,6 +46,8 @@ extension Operation {
         case .setListener: "set_listener"
         case .addSourceRange: "add_source_range"
         case .removeSourceRange: "remove_source_range"
+        case .setCaptureNames: "set_capture_names"
+        case .removeCaptureNames: "remove_capture_names"
         case .setGatewayMark: "set_gateway_mark"
         case .setLocalDelivery: "set_local_delivery"
         case .bind: "bind"

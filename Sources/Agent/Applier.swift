@@ -37,6 +37,8 @@ public enum Applier {
                     try gateway.setListener(key, entry)
                 case .addSourceRange(let range): try gateway.addSourceRange(range)
                 case .removeSourceRange(let range): wrote = try gateway.removeSourceRange(range)
+                case .setCaptureNames(let listener, let names): try gateway.setCaptureNames(listenerID: listener, names)
+                case .removeCaptureNames(let listener): wrote = try gateway.removeCaptureNames(listenerID: listener)
                 case .setGatewayMark(let mark): try maps.setGatewayMark(mark)
                 case .setLocalDelivery(let settings, let families):
                     wrote = try LocalDeliveryNetlink.ensure(settings, families: families, socket: socket()) > 0

@@ -156,6 +156,23 @@ public struct MetricsServer: Service {
              "New flows dropped in eBPF beyond the client's rateLimit (TCP/UDP listeners; HTTP counts 429 answers in the gateway).",
              listeners.map { ($0.labels, $0.refusals.rateFlows) }),
         ]
+        let capturing = state.listeners.sorted { $0.key < $1.key }.filter { $0.value.capture }.map { key, entry in
+            (labels: "listener=\"\(key)\",route=\"\(escaped(owners[key] ?? ""))\"", counter: state.captureCounters[entry.id] ?? .zero)
+        }
+        if !capturing.isEmpty {
+            metrics += [
+                ("routelet_gateway_capture_records_total",
+                 "Requests whose header elements were read in eBPF (TCP listeners with accessLog.headers) and written to the ring.",
+                 capturing.map { ($0.labels, $0.counter.records) }),
+                ("routelet_gateway_capture_lost_total",
+                 "Header-capture records lost because the ring was full (the agent did not keep up).",
+                 capturing.map { ($0.labels, $0.counter.lost) }),
+                ("routelet_gateway_capture_unparsed_total",
+                 "First segments of TCP flows that were not an HTTP/1.x request line (TLS, other protocols, a line split over segments).",
+                 capturing.map { ($0.labels, $0.counter.unparsed) }),
+            ]
+        }
+
         let backends = state.backends.sorted { $0.key < $1.key }.prefix(maxRouteSeries).map { id, entry in
             (labels: "backend=\"\(entry)\"", counter: state.backendCounters[id] ?? .zero)
         }

@@ -50,6 +50,9 @@ public struct DataplaneReport: Codable, Sendable, Equatable {
         /// rateLimit of new flows per client ("100/s, burst 200"), TCP/UDP.
         public var rateLimit: String?
         public var refusals: Refusals = .zero
+        /// accessLog.headers captured in eBPF (TCP), as the kernel holds them.
+        public var captureHeaders: [String]?
+        public var capture: CaptureCounter?
     }
 
     /// One backend endpoint: its share of the Maglev tables, and the flows
@@ -126,7 +129,9 @@ public struct DataplaneReport: Codable, Sendable, Equatable {
                             counter: gateway.listenerCounters[entry.id] ?? .zero,
                             allow: entry.allowList ? own.filter { $0.list == .allow }.map(\.prefix.description) : nil,
                             deny: own.filter { $0.list == .deny }.map(\.prefix.description),
-                            rateLimit: entry.rateLimit?.description, refusals: gateway.refusals[entry.id] ?? .zero)
+                            rateLimit: entry.rateLimit?.description, refusals: gateway.refusals[entry.id] ?? .zero,
+                            captureHeaders: entry.capture ? gateway.captureNames[entry.id]?.names ?? [] : nil,
+                            capture: entry.capture ? gateway.captureCounters[entry.id] ?? .zero : nil)
         }
         report.rateBuckets = rateBuckets
         var slots: [UInt32: Int] = [:]
@@ -175,6 +180,14 @@ public struct DataplaneReport: Codable, Sendable, Equatable {
                 out += Table(["LISTENER", "ALLOW", "DENY", "RATE LIMIT", "REFUSED SOURCES", "RATE-LIMITED FLOWS"], filtered.map {
                     [$0.listener, $0.allow.map(shown) ?? "(any)", $0.deny.isEmpty ? "-" : shown($0.deny),
                      $0.rateLimit ?? ($0.local ? "(gateway)" : "-"), "\($0.refusals.sourcePackets) packets", "\($0.refusals.rateFlows)"]
+                }).rendered()
+            }
+            let capturing = listeners.filter { $0.captureHeaders != nil }
+            if !capturing.isEmpty {
+                out += "\nGATEWAY HEADER CAPTURE (eBPF, first segment of each TCP flow)\n"
+                out += Table(["LISTENER", "HEADERS", "RECORDS", "LOST (RING FULL)", "NOT HTTP"], capturing.map {
+                    [$0.listener, $0.captureHeaders!.isEmpty ? "(names missing)" : $0.captureHeaders!.joined(separator: ", "),
+                     "\($0.capture?.records ?? 0)", "\($0.capture?.lost ?? 0)", "\($0.capture?.unparsed ?? 0)"]
                 }).rendered()
             }
             if listeners.contains(where: \.local) {

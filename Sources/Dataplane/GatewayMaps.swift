@@ -19,6 +19,7 @@ public struct GatewayMaps: Sendable {
     public static let names = [
         "rl_listeners", "rl_backends", "rl_maglev", "rl_conntrack", "rl_listener_stats", "rl_backend_stats",
         "rl_sources_v4", "rl_sources_v6", "rl_rate_buckets", "rl_listener_refusals",
+        "rl_capture_ring", "rl_capture_names", "rl_capture_stats", "rl_capture_scratch",
     ]
     /// The pins of Maglev tables start with this, followed by the listener id.
     public static let maglevPinPrefix = "rl_maglev_"
@@ -33,6 +34,10 @@ public struct GatewayMaps: Sendable {
     let sourcesV6: BPFMap<rl_src_key_v6, UInt32>
     let rateBuckets: BPFMap<rl_rate_key, rl_rate_bucket>
     let refusals: PerCPUMap<UInt32, rl_refusals>
+    let captureNames: BPFMap<UInt32, rl_capture_names>
+    let captureStats: PerCPUMap<UInt32, rl_capture_counter>
+    /// The ring of header-capture records (``CaptureRing`` reads it).
+    let captureRing: FileDescriptor
     let pinDirectory: String
     let writes: WriteCounter
 
@@ -50,6 +55,9 @@ public struct GatewayMaps: Sendable {
         sourcesV6 = BPFMap(name: "rl_sources_v6", fd: fd("rl_sources_v6"), writes: writes)
         rateBuckets = BPFMap(name: "rl_rate_buckets", fd: fd("rl_rate_buckets"), writes: writes)
         refusals = try PerCPUMap(name: "rl_listener_refusals", fd: fd("rl_listener_refusals"), writes: writes)
+        captureNames = BPFMap(name: "rl_capture_names", fd: fd("rl_capture_names"), writes: writes)
+        captureStats = try PerCPUMap(name: "rl_capture_stats", fd: fd("rl_capture_stats"), writes: writes)
+        captureRing = fd("rl_capture_ring")
     }
 
     /// Reopens the maps pinned in `directory` by the agent (for `routelet
@@ -114,6 +122,41 @@ public struct GatewayMaps: Sendable {
 
     /// The size of the rateLimit table: buckets past it are evicted, least recently used first.
     public static let rateBucketCapacity = Int(RL_MAX_RATE_BUCKETS)
+
+    // MARK: Header capture
+
+    /// Writes a listener's header names; written before the listener entry
+    /// that turns capture on, removed after the one that turns it off.
+    public func setCaptureNames(listenerID: UInt32, _ names: CaptureNames) throws(BPFError) {
+        try captureNames.update(listenerID, rl_capture_names(names))
+    }
+
+    @discardableResult
+    public func removeCaptureNames(listenerID: UInt32) throws(BPFError) -> Bool {
+        try captureNames.delete(listenerID)
+    }
+
+    public func allCaptureNames() throws(BPFError) -> [UInt32: CaptureNames] {
+        var result: [UInt32: CaptureNames] = [:]
+        for (id, value) in try captureNames.entries() { result[id] = value.names }
+        return result
+    }
+
+    /// One listener's names, with the digest its records carry.
+    public func captureNames(listenerID: UInt32) throws(BPFError) -> (names: CaptureNames, digest: UInt32)? {
+        try captureNames.lookup(listenerID).map { ($0.names, $0.digest) }
+    }
+
+    public func captureCounter(_ listenerID: UInt32) throws(BPFError) -> CaptureCounter {
+        try captureStats.lookup(listenerID).map {
+            $0.reduce(.zero) { CaptureCounter(records: $0.records &+ $1.records, lost: $0.lost &+ $1.lost, unparsed: $0.unparsed &+ $1.unparsed) }
+        } ?? .zero
+    }
+
+    /// Opens the ring of capture records for reading.
+    public func openCaptureRing() throws(BPFError) -> CaptureRing {
+        try CaptureRing(fd: captureRing.rawValue)
+    }
 
     // MARK: Backends
 
@@ -253,6 +296,7 @@ public struct GatewayMaps: Sendable {
     public func resetListenerCounter(_ id: UInt32) throws(BPFError) {
         try listenerStats.update(id, everyCPU: rl_gw_counter())
         try refusals.update(id, everyCPU: rl_refusals())
+        try captureStats.update(id, everyCPU: rl_capture_counter())
     }
 
     static func sum(_ values: [rl_gw_counter]) -> FlowCounter {
@@ -269,11 +313,13 @@ public struct GatewayMaps: Sendable {
         if tables {
             state.maglev = try allMaglev()
             state.sourceRanges = try allSourceRanges()
+            state.captureNames = try allCaptureNames()
         }
         guard counters else { return state }
         for entry in state.listeners.values {
             state.listenerCounters[entry.id] = try listenerCounter(entry.id)
             state.refusals[entry.id] = try refusals(entry.id)
+            if entry.capture { state.captureCounters[entry.id] = try captureCounter(entry.id) }
         }
         for id in state.backends.keys { state.backendCounters[id] = try backendCounter(id) }
         return state
@@ -317,6 +363,7 @@ extension rl_listener {
         id = entry.id
         flags = (entry.snat ? UInt32(RL_LISTENER_SNAT) : 0) | (entry.local ? UInt32(RL_LISTENER_LOCAL) : 0)
             | (entry.allowList ? UInt32(RL_LISTENER_ALLOW_LIST) : 0) | (entry.denyList ? UInt32(RL_LISTENER_DENY_LIST) : 0)
+            | (entry.capture ? UInt32(RL_LISTENER_CAPTURE) : 0)
         maglev_size = entry.maglevSize
         idle_timeout_s = entry.idleTimeoutSeconds
         rate_per_s = entry.rateLimit?.perSecond ?? 0
@@ -327,7 +374,45 @@ extension rl_listener {
         ListenerEntry(id: id, snat: flags & UInt32(RL_LISTENER_SNAT) != 0, maglevSize: maglev_size, idleTimeoutSeconds: idle_timeout_s,
                       local: flags & UInt32(RL_LISTENER_LOCAL) != 0, allowList: flags & UInt32(RL_LISTENER_ALLOW_LIST) != 0,
                       denyList: flags & UInt32(RL_LISTENER_DENY_LIST) != 0,
-                      rateLimit: rate_per_s == 0 ? nil : FlowRateLimit(perSecond: rate_per_s, burst: rate_burst))
+                      rateLimit: rate_per_s == 0 ? nil : FlowRateLimit(perSecond: rate_per_s, burst: rate_burst),
+                      capture: flags & UInt32(RL_LISTENER_CAPTURE) != 0)
+    }
+}
+
+extension rl_capture_names {
+    /// The names as the program matches them (hash and length of each
+    /// lowercase name), spelled as given for readers. Names longer than
+    /// RL_CAPTURE_NAME_LEN or past RL_CAPTURE_HEADERS are the compiler's to
+    /// refuse; here they are cut.
+    init(_ names: CaptureNames) {
+        self.init()
+        let listed = Array(names.names.prefix(Int(RL_CAPTURE_HEADERS)))
+        count = UInt32(listed.count)
+        digest = names.digest
+        withUnsafeMutableBytes(of: &hash) { hashes in
+            withUnsafeMutableBytes(of: &len) { lengths in
+                withUnsafeMutableBytes(of: &name) { bytes in
+                    for (index, header) in listed.enumerated() {
+                        let utf8 = Array(header.utf8.prefix(Int(RL_CAPTURE_NAME_LEN)))
+                        hashes.storeBytes(of: CaptureNames.hash(header), toByteOffset: index * 8, as: UInt64.self)
+                        lengths[index] = UInt8(utf8.count)
+                        let start = index * Int(RL_CAPTURE_NAME_LEN)
+                        bytes[start..<start + utf8.count].copyBytes(from: utf8)
+                    }
+                }
+            }
+        }
+    }
+
+    var names: CaptureNames {
+        let count = min(Int(self.count), Int(RL_CAPTURE_HEADERS))
+        let lengths = withUnsafeBytes(of: len) { Array($0) }
+        return withUnsafeBytes(of: name) { bytes in
+            CaptureNames((0..<count).map { index in
+                let start = index * Int(RL_CAPTURE_NAME_LEN)
+                return String(decoding: bytes[start..<start + min(Int(lengths[index]), Int(RL_CAPTURE_NAME_LEN))], as: UTF8.self)
+            })
+        }
     }
 }
 

@@ -51,9 +51,13 @@ public struct ListenerEntry: Hashable, Sendable {
     /// rateLimit of new TCP/UDP flows per client address; nil for none (and
     /// for HTTP/HTTPS, whose requests the gateway limits).
     public var rateLimit: FlowRateLimit?
+    /// accessLog.headers of a TCP listener (`RL_LISTENER_CAPTURE`): each
+    /// flow's first data segment is read for them, with the names in its
+    /// ``CaptureNames``.
+    public var capture: Bool
 
     public init(id: UInt32, snat: Bool, maglevSize: UInt32, idleTimeoutSeconds: UInt32, local: Bool = false,
-                allowList: Bool = false, denyList: Bool = false, rateLimit: FlowRateLimit? = nil) {
+                allowList: Bool = false, denyList: Bool = false, rateLimit: FlowRateLimit? = nil, capture: Bool = false) {
         self.id = id
         self.snat = snat
         self.maglevSize = maglevSize
@@ -62,6 +66,7 @@ public struct ListenerEntry: Hashable, Sendable {
         self.allowList = allowList
         self.denyList = denyList
         self.rateLimit = rateLimit
+        self.capture = capture
     }
 
     /// An HTTP/HTTPS listener's entry: handed to the local gateway.
@@ -124,6 +129,58 @@ public struct Refusals: Hashable, Sendable, Codable {
     }
 
     public static let zero = Refusals()
+}
+
+/// The header names a TCP listener captures (`rl_capture_names`), spelled as
+/// the route lists them; matched case-insensitively.
+public struct CaptureNames: Hashable, Sendable, CustomStringConvertible {
+    public var names: [String]
+
+    /// Header names per listener, and bytes per name, the program takes.
+    public static let maxNames = 16
+    public static let maxNameBytes = 64
+
+    public init(_ names: [String]) {
+        self.names = names
+    }
+
+    /// What records carry to say which list captured them: FNV-1a (32 bits)
+    /// over the names, each followed by a 0 byte.
+    public var digest: UInt32 {
+        var hash: UInt32 = 2_166_136_261
+        for name in names {
+            for byte in name.utf8 { hash = (hash ^ UInt32(byte)) &* 16_777_619 }
+            hash = hash &* 16_777_619   // the 0 byte after each name
+        }
+        return hash
+    }
+
+    /// The program's hash of one name: FNV-1a (64 bits) of its lowercase bytes.
+    public static func hash(_ name: String) -> UInt64 {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in name.lowercased().utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+        return hash
+    }
+
+    public var description: String { names.joined(separator: ",") }
+}
+
+/// What a listener's header capture did, summed over CPUs.
+public struct CaptureCounter: Hashable, Sendable, Codable {
+    /// Records written to the ring.
+    public var records: UInt64
+    /// Records the full ring refused.
+    public var lost: UInt64
+    /// First segments that were not an HTTP/1.x request line.
+    public var unparsed: UInt64
+
+    public init(records: UInt64 = 0, lost: UInt64 = 0, unparsed: UInt64 = 0) {
+        self.records = records
+        self.lost = lost
+        self.unparsed = unparsed
+    }
+
+    public static let zero = CaptureCounter()
 }
 
 /// One backend endpoint in `rl_backends`: where its flows go, and the
@@ -250,6 +307,10 @@ public struct GatewayState: Sendable, Equatable {
     public var sourceRanges: Set<SourceRange> = []
     /// listener id -> refusals (read with the counters).
     public var refusals: [UInt32: Refusals] = [:]
+    /// listener id -> the header names it captures (TCP listeners with accessLog.headers).
+    public var captureNames: [UInt32: CaptureNames] = [:]
+    /// listener id -> what its capture did (read with the counters).
+    public var captureCounters: [UInt32: CaptureCounter] = [:]
     /// listener id -> counters (only listeners that exist; read only when asked).
     public var listenerCounters: [UInt32: FlowCounter] = [:]
     /// backend id -> counters (only backends that exist).
@@ -260,4 +321,58 @@ public struct GatewayState: Sendable, Equatable {
     public var activeBackendIDs: Set<UInt32>?
 
     public init() {}
+}
+
+/// One record of `rl_capture_ring`: the request line of a flow's first data
+/// segment and the values of its listener's header names that it held.
+public struct CaptureRecord: Hashable, Sendable {
+    public struct Value: Hashable, Sendable {
+        /// The header's position in the listener's ``CaptureNames``.
+        public var index: Int
+        /// The value as sent (surrounding blanks dropped), at most 128 bytes.
+        public var bytes: [UInt8]
+        /// The value was longer than what was kept.
+        public var isCut: Bool
+
+        public init(index: Int, bytes: [UInt8], isCut: Bool) {
+            self.index = index
+            self.bytes = bytes
+            self.isCut = isCut
+        }
+    }
+
+    /// When the segment arrived: nanoseconds since boot (CLOCK_MONOTONIC).
+    public var monotonicNanoseconds: UInt64
+    public var listenerID: UInt32
+    public var backendID: UInt32
+    /// ``CaptureNames/digest`` of the names the program looked for.
+    public var namesDigest: UInt32
+    public var client: IPAddress?
+    public var clientPort: UInt16
+    public var method: [UInt8]
+    /// The request target, at most 256 bytes.
+    public var path: [UInt8]
+    /// HTTP/1.x: x.
+    public var version: UInt8
+    public var isPathCut: Bool
+    /// The segment ended before the empty line that ends the headers.
+    public var isHeaderSectionCut: Bool
+    public var values: [Value]
+
+    public init(monotonicNanoseconds: UInt64, listenerID: UInt32, backendID: UInt32, namesDigest: UInt32, client: IPAddress?,
+                clientPort: UInt16, method: [UInt8], path: [UInt8], version: UInt8, isPathCut: Bool, isHeaderSectionCut: Bool,
+                values: [Value]) {
+        self.monotonicNanoseconds = monotonicNanoseconds
+        self.listenerID = listenerID
+        self.backendID = backendID
+        self.namesDigest = namesDigest
+        self.client = client
+        self.clientPort = clientPort
+        self.method = method
+        self.path = path
+        self.version = version
+        self.isPathCut = isPathCut
+        self.isHeaderSectionCut = isHeaderSectionCut
+        self.values = values
+    }
 }

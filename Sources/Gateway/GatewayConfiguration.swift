@@ -1,3 +1,4 @@
+import AccessLog
 import Foundation
 import NIOCore
 
@@ -54,13 +55,6 @@ public struct GatewayConfiguration: Sendable {
         self.eventLoopThreads = eventLoopThreads
         self.maxIdleConnectionsPerEndpoint = maxIdleConnectionsPerEndpoint
     }
-}
-
-/// Where the access log's JSON lines go.
-public enum AccessLogDestination: Sendable, Hashable {
-    case standardOutput
-    /// Opened for appending (created 0644 if missing).
-    case file(String)
 }
 
 extension Duration {

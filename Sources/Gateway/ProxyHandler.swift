@@ -1,3 +1,4 @@
+import AccessLog
 import Foundation
 import GatewayConfig
 import Logging
@@ -457,12 +458,12 @@ final class ProxyHandler: ChannelInboundHandler {
             let values = exchange.head.headers[name]
             if !values.isEmpty { logged.append((name, values.joined(separator: ","))) }
         }
-        services.accessLog.log(AccessLogEntry(
+        services.accessLog.log(line: AccessLogEntry(
             time: exchange.startedAt, listener: listener.hostPort, namespace: rule?.namespace, route: rule?.name,
             ruleIndex: rule?.ruleIndex, method: exchange.head.method.rawValue, host: exchange.host, path: exchange.path,
             status: status, backend: exchange.endpoint,
             durationSeconds: Double(elapsed.nanoseconds) / 1e9, bytesReceived: exchange.requestBodyBytes,
-            bytesSent: exchange.responseBodyBytes, headers: logged))
+            bytesSent: exchange.responseBodyBytes, headers: logged).jsonBytes(newline: true))
         services.metrics.request(namespace: rule?.namespace ?? "", route: rule?.name ?? "", rule: rule.map { String($0.ruleIndex) } ?? "",
                                  code: status, duration: .nanoseconds(elapsed.nanoseconds))
         if !closeAfterResponse { headGuard.exchangeFinished() }

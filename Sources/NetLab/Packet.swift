@@ -15,7 +15,10 @@ public struct Packet {
     public var tcpFlags: UInt8 = 0x02
     /// Sends UDP over IPv4 without a checksum (0), as RFC 768 allows.
     public var udpChecksumZero = false
+    /// Bytes after the transport header: 0, 1, 2, ... unless `payload` is set.
     public var payloadLength = 32
+    /// The payload itself (then `payloadLength` is ignored).
+    public var payload: [UInt8]?
     /// IPv4 fragment field (flags and offset), host order.
     public var fragment: UInt16 = 0
     /// An 802.1Q tag to insert after the MAC addresses.
@@ -37,7 +40,7 @@ public struct Packet {
     }
 
     private func transport(pseudoHeader: [UInt8]) -> [UInt8] {
-        let payload = (0..<payloadLength).map { UInt8(truncatingIfNeeded: $0) }
+        let payload = self.payload ?? (0..<payloadLength).map { UInt8(truncatingIfNeeded: $0) }
         var segment: [UInt8]
         let checksumOffset: Int
         switch proto {
@@ -59,7 +62,7 @@ public struct Packet {
     }
 
     private func ipv4() -> [UInt8] {
-        let transportLength = (proto == 17 ? 8 : proto == 6 ? 20 : 0) + payloadLength
+        let transportLength = (proto == 17 ? 8 : proto == 6 ? 20 : 0) + (payload?.count ?? payloadLength)
         let pseudo = source.bytes + destination.bytes + [0, proto] + be16(UInt16(transportLength))
         let body = transport(pseudoHeader: pseudo)
         var header: [UInt8] = [0x45, 0] + be16(UInt16(20 + body.count)) + [0x12, 0x34] + be16(fragment)
@@ -71,7 +74,7 @@ public struct Packet {
     }
 
     private func ipv6() -> [UInt8] {
-        let transportLength = (proto == 17 ? 8 : proto == 6 ? 20 : 0) + payloadLength
+        let transportLength = (proto == 17 ? 8 : proto == 6 ? 20 : 0) + (payload?.count ?? payloadLength)
         let pseudo = source.bytes + destination.bytes + be32(UInt32(transportLength)) + [0, 0, 0, proto]
         let body = transport(pseudoHeader: pseudo)
         return [0x60, 0, 0, 0] + be16(UInt16(body.count)) + [proto, ttl] + source.bytes + destination.bytes + body

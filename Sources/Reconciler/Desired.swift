@@ -47,9 +47,12 @@ public struct DesiredListener: Hashable, Sendable {
     public var sourceRanges: DesiredSourceRanges
     /// rateLimit of new flows per client (TCP/UDP; the gateway limits HTTP requests).
     public var rateLimit: FlowRateLimit?
+    /// accessLog.headers of a TCP listener, captured in eBPF; nil for none
+    /// (HTTP/HTTPS: the gateway logs them).
+    public var capture: CaptureNames?
 
     public init(owner: String, snat: Bool, maglevSize: UInt32, idleTimeoutSeconds: UInt32, backends: [DesiredBackend], local: Bool = false,
-                sourceRanges: DesiredSourceRanges = .everySource, rateLimit: FlowRateLimit? = nil) {
+                sourceRanges: DesiredSourceRanges = .everySource, rateLimit: FlowRateLimit? = nil, capture: CaptureNames? = nil) {
         self.owner = owner
         self.snat = snat
         self.maglevSize = maglevSize
@@ -58,6 +61,7 @@ public struct DesiredListener: Hashable, Sendable {
         self.local = local
         self.sourceRanges = sourceRanges
         self.rateLimit = rateLimit
+        self.capture = capture
     }
 
     /// An HTTP/HTTPS listener, served by the local gateway.

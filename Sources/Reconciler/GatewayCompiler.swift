@@ -112,8 +112,19 @@ public enum GatewayCompiler {
                 DesiredSourceRanges(allow: ranges.allowPrefixes.map { Set($0.filter { $0.family == address.family }) },
                                     deny: Set(ranges.denyPrefixes.filter { $0.family == address.family }))
             } ?? .everySource
-            if proto.isLayer4, !(route.spec.accessLog?.headers.isEmpty ?? true) {
-                verdict.problems.append(Problem(.unsupportedField, "spec.accessLog is not logged for TCP listeners on this node yet (the listener is served without it)"))
+            // accessLog.headers of a TCP listener: captured in eBPF, names
+            // of at most 64 bytes (validation allows longer ones, which the
+            // HTTP gateway logs).
+            var capture: CaptureNames?
+            if proto == .tcp, let headers = route.spec.accessLog?.headers, !headers.isEmpty {
+                let long = headers.filter { $0.utf8.count > CaptureNames.maxNameBytes }
+                if !long.isEmpty {
+                    verdict.problems.append(Problem(
+                        .unsupportedField,
+                        "spec.accessLog.headers \(long.joined(separator: ", ")) \(long.count == 1 ? "is" : "are") longer than \(CaptureNames.maxNameBytes) bytes, which a TCP listener's capture in eBPF cannot match; the other headers are logged"))
+                }
+                let kept = headers.filter { $0.utf8.count <= CaptureNames.maxNameBytes }
+                capture = kept.isEmpty ? nil : CaptureNames(kept)
             }
             if node.addresses.contains(address) {
                 verdict.problems.append(Problem(.listenerIsNodeAddress, "listener address \(address) is one of this node's own addresses"))
@@ -220,7 +231,7 @@ public enum GatewayCompiler {
                 owner: owner, snat: snat, maglevSize: UInt32(tableSize), idleTimeoutSeconds: timeout,
                 backends: order.map { DesiredBackend(endpoint: $0, weight: UInt32(min(backends[$0]!, UInt64(UInt32.max)))) },
                 sourceRanges: ranges,
-                rateLimit: route.spec.rateLimit.flatMap(flowRateLimit))
+                rateLimit: route.spec.rateLimit.flatMap(flowRateLimit), capture: capture)
         }
         // What the gateway would drop when it compiles a listener's rules
         // (a regular expression it cannot compile) is the route's problem here.

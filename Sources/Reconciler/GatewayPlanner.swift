@@ -77,6 +77,7 @@ enum GatewayPlanner {
                     plan.operations.append(.setListener(key, entry, isNew: isNew))
                 }
                 if actual.maglev[id] != nil { plan.removals.append(.removeMaglev(listenerID: id)) }
+                if actual.captureNames[id] != nil { plan.removals.append(.removeCaptureNames(listenerID: id)) }
                 continue
             }
             let live = listener.backends.filter { $0.weight > 0 }
@@ -89,11 +90,19 @@ enum GatewayPlanner {
                 // No backend takes new flows: they are dropped (and counted) at once, not after a sync.
                 plan.operations.append(.removeMaglev(listenerID: id))
             }
+            // Names before the flag that has flows look for them; gone after it.
+            if let capture = listener.capture, actual.captureNames[id] != capture {
+                plan.operations.append(.setCaptureNames(listenerID: id, capture))
+            }
             let entry = ListenerEntry(id: id, snat: listener.snat, maglevSize: listener.maglevSize,
                                       idleTimeoutSeconds: listener.idleTimeoutSeconds, allowList: ranges.allow != nil,
-                                      denyList: !ranges.deny.isEmpty, rateLimit: listener.rateLimit)
+                                      denyList: !ranges.deny.isEmpty, rateLimit: listener.rateLimit,
+                                      capture: listener.capture != nil)
             if actual.listeners[key] != entry {
                 plan.operations.append(.setListener(key, entry, isNew: isNew))
+            }
+            if listener.capture == nil, actual.captureNames[id] != nil {
+                plan.removals.append(.removeCaptureNames(listenerID: id))
             }
         }
 
@@ -101,6 +110,7 @@ enum GatewayPlanner {
         let kept = Set(listenerIDs.values)
         plan.removals += actual.maglev.keys.sorted().filter { !kept.contains($0) }.map { .removeMaglev(listenerID: $0) }
         plan.removals += actual.sourceRanges.filter { !kept.contains($0.listenerID) }.sorted().map { .removeSourceRange($0) }
+        plan.removals += actual.captureNames.keys.sorted().filter { !kept.contains($0) }.map { .removeCaptureNames(listenerID: $0) }
         let draining = actual.activeBackendIDs ?? []
         plan.removals += actual.backends.keys.sorted().filter { !referenced.contains($0) && !draining.contains($0) }
             .map { .removeBackend(id: $0) }

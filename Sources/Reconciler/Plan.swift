@@ -10,6 +10,7 @@ public enum Operation: Hashable, Sendable, CustomStringConvertible {
     case setMaglev(listenerID: UInt32, slots: [UInt32])
     case setListener(ListenerKey, ListenerEntry, isNew: Bool)
     case addSourceRange(SourceRange)
+    case setCaptureNames(listenerID: UInt32, CaptureNames)
     /// The mark the program sets on what it hands to the local gateway.
     case setGatewayMark(GatewayMark)
     /// The policy rules and local routes that deliver marked packets to the
@@ -24,6 +25,7 @@ public enum Operation: Hashable, Sendable, CustomStringConvertible {
     case removeListener(ListenerKey)
     case removeMaglev(listenerID: UInt32)
     case removeSourceRange(SourceRange)
+    case removeCaptureNames(listenerID: UInt32)
     case removeBackend(id: UInt32)
     case removeGroup(id: UInt32)
     case removeCounter(routeID: UInt32)
@@ -42,6 +44,8 @@ public enum Operation: Hashable, Sendable, CustomStringConvertible {
         case .setListener(let key, let entry, _): "set listener \(key) (id \(entry.id)\(entry.local ? ", local gateway" : ""))"
         case .addSourceRange(let range): "add source range: \(range)"
         case .removeSourceRange(let range): "remove source range: \(range)"
+        case .setCaptureNames(let listener, let names): "capture headers \(names) on listener \(listener)"
+        case .removeCaptureNames(let listener): "stop capturing headers on listener \(listener)"
         case .setGatewayMark(let mark): "set the gateway mark \(mark)"
         case .setLocalDelivery(let settings, let families):
             "deliver marked packets locally: \(settings) (\([IPAddress.Family.v4, .v6].filter { families.contains($0) }.map(\.description).joined(separator: ", ")))"
@@ -70,7 +74,7 @@ public enum Operation: Hashable, Sendable, CustomStringConvertible {
     public var isRemoval: Bool {
         switch self {
         case .detach, .unbind, .removeRoute, .removeGroup, .removeCounter, .removeLocalAddress,
-             .removeListener, .removeMaglev, .removeSourceRange, .removeBackend, .removeLocalDelivery: true
+             .removeListener, .removeMaglev, .removeSourceRange, .removeCaptureNames, .removeBackend, .removeLocalDelivery: true
         default: false
         }
     }

@@ -1,3 +1,4 @@
+import AccessLog
 import Agent
 import ArgumentParser
 import Dataplane
@@ -58,7 +59,7 @@ struct AgentCommand: AsyncParsableCommand {
         let configuration = agent.configuration(nodeLabels: try parseLabels(nodeLabels))
         let facts = try NetlinkNodeFacts(logger: logger)
         let health = AgentHealth()
-        var services = try agent.metricsServices(health: health, logger: logger) + agent.gatewayServices(logger: logger)
+        var services = try agent.metricsServices(health: health, logger: logger) + agent.gatewayServices(health: health, logger: logger)
         if let manifests {
             logger.info("routelet agent starting", metadata: [
                 "version": "\(RouteletVersion.string)", "node": "\(configuration.nodeName)", "manifests": "\(manifests)",
@@ -120,7 +121,10 @@ struct AgentOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Directory the agent writes the gateway's snapshot into, shared with `routelet gateway` (default: <state-dir>/gateway).", valueName: "dir"))
     var gatewayDir: String?
 
-    @Option(help: ArgumentHelp("With --gateway child: where the gateway writes its access log, one JSON line per request (\"-\": standard output).", valueName: "path"))
+    @Option(help: ArgumentHelp("""
+        Where access-log lines go, one JSON object per line ("-": standard output): the agent's header captures of TCP \
+        listeners (eBPF, "source":"ebpf"), and with --gateway child the gateway's requests ("source":"gateway").
+        """, valueName: "path"))
     var accessLog = "-"
 
     @Option(help: ArgumentHelp("With --gateway child: where the gateway serves its /metrics (\"\" turns it off).", valueName: "[host]:port"))
@@ -182,13 +186,18 @@ struct AgentOptions: ParsableArguments {
 
     var resolvedGatewayDirectory: String { gatewayDir ?? (stateDir as NSString).appendingPathComponent("gateway") }
 
-    /// With --gateway child, the service that keeps `routelet gateway` running.
-    func gatewayServices(logger: Logger) -> [ServiceGroupConfiguration.ServiceConfiguration] {
-        guard gateway == .child else { return [] }
+    /// The gateway's side of the agent: the writer of eBPF header captures
+    /// (TCP listeners' accessLog.headers) into --access-log, and with
+    /// --gateway child the service that keeps `routelet gateway` running.
+    func gatewayServices(health: AgentHealth, logger: Logger) -> [ServiceGroupConfiguration.ServiceConfiguration] {
+        let capture = ServiceGroupConfiguration.ServiceConfiguration(
+            service: CaptureLogService(pinDirectory: bpffsDirectory, accessLog: accessLog == "-" ? .standardOutput : .file(accessLog),
+                                       health: health, logger: logger))
+        guard gateway == .child else { return [capture] }
         let arguments = ["gateway", "--snapshot-dir", resolvedGatewayDirectory, "--access-log", accessLog,
                          "--metrics-addr", gatewayMetricsAddr, "--log-format", logFormat.format.rawValue, "--log-level", logLevel]
-        return [.init(service: GatewaySupervisor(executable: GatewaySupervisor.currentExecutable(), arguments: arguments,
-                                                 directory: URL(fileURLWithPath: resolvedGatewayDirectory), logger: logger))]
+        return [capture, .init(service: GatewaySupervisor(executable: GatewaySupervisor.currentExecutable(), arguments: arguments,
+                                                          directory: URL(fileURLWithPath: resolvedGatewayDirectory), logger: logger))]
     }
 
     /// The agent against the Kubernetes API: the reconcile loop fed by

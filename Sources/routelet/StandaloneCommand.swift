@@ -48,7 +48,7 @@ struct StandaloneCommand: AsyncParsableCommand {
             "version": "\(RouteletVersion.string)", "node": "\(configuration.nodeName)", "api": "\(config.server)",
         ])
         let health = AgentHealth()
-        let metrics = try agent.metricsServices(health: health, logger: agentLogger) + agent.gatewayServices(logger: agentLogger)
+        let metrics = try agent.metricsServices(health: health, logger: agentLogger) + agent.gatewayServices(health: health, logger: agentLogger)
         let agentServices = agent.kubernetesServices(
             configuration: configuration, client: client, configNamespace: nil,
             facts: try NetlinkNodeFacts(logger: agentLogger), health: health, logger: agentLogger)

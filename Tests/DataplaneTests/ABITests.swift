@@ -6,7 +6,7 @@ import Testing
 /// compiled with; a change to the header without a change here fails.
 @Suite struct ABITests {
     @Test func mapKeyAndValueLayoutsMatchTheHeader() {
-        #expect(RL_ABI_VERSION == 4)
+        #expect(RL_ABI_VERSION == 5)
         #expect(MemoryLayout<rl_iface>.size == 8)
         #expect(MemoryLayout<rl_lpm_key_v4>.size == 12)
         #expect(MemoryLayout<rl_lpm_key_v4>.offset(of: \.table_id) == 4)
@@ -38,6 +38,19 @@ import Testing
         #expect(MemoryLayout<rl_rate_key>.offset(of: \.addr) == 8)
         #expect(MemoryLayout<rl_rate_bucket>.size == 16)
         #expect(MemoryLayout<rl_refusals>.size == 16)
+        #expect(MemoryLayout<rl_capture_names>.size == 1176)
+        #expect(MemoryLayout<rl_capture_names>.offset(of: \.hash) == 8)
+        #expect(MemoryLayout<rl_capture_names>.offset(of: \.len) == 136)
+        #expect(MemoryLayout<rl_capture_names>.offset(of: \.name) == 152)
+        #expect(MemoryLayout<rl_capture_record>.size == 2384)
+        #expect(MemoryLayout<rl_capture_record>.offset(of: \.names_digest) == 16)
+        #expect(MemoryLayout<rl_capture_record>.offset(of: \.client_port) == 24)
+        #expect(MemoryLayout<rl_capture_record>.offset(of: \.client_addr) == 32)
+        #expect(MemoryLayout<rl_capture_record>.offset(of: \.method) == 48)
+        #expect(MemoryLayout<rl_capture_record>.offset(of: \.value_len) == 64)
+        #expect(MemoryLayout<rl_capture_record>.offset(of: \.path) == 80)
+        #expect(MemoryLayout<rl_capture_record>.offset(of: \.value) == 336)
+        #expect(MemoryLayout<rl_capture_counter>.size == 24)
         #expect(MemoryLayout<rl_backend>.size == 36)
         #expect(MemoryLayout<rl_backend>.offset(of: \.snat_addr) == 16)
         #expect(MemoryLayout<rl_backend>.offset(of: \.port) == 32)

@@ -10,7 +10,7 @@ private let TC_ACT_SHOT: Int32 = 2
 private let TC_ACT_REDIRECT: Int32 = 7
 
 /// The addresses and ports of a frame the program left.
-private struct Frame: CustomStringConvertible {
+struct Frame: CustomStringConvertible {
     var source: IPAddress
     var sourcePort: UInt16
     var destination: IPAddress
@@ -31,7 +31,7 @@ private struct Frame: CustomStringConvertible {
     var description: String { "\(source):\(sourcePort) -> \(destination):\(destinationPort) ttl \(ttl)" }
 }
 
-private func tcp(_ from: String, _ sport: UInt16, to: String, _ dport: UInt16, flags: UInt8 = 0x02) -> [UInt8] {
+func tcp(_ from: String, _ sport: UInt16, to: String, _ dport: UInt16, flags: UInt8 = 0x02) -> [UInt8] {
     var packet = Packet(from: from, to: to)
     packet.proto = 6
     packet.sourcePort = sport
@@ -62,7 +62,7 @@ private func udp(_ from: String, _ sport: UInt16, to: String, _ dport: UInt16, z
     /// The lab: `front` (client side) and `back` (backends, 192.0.2.0/24
     /// on-link, forwarding on for the FIB lookup), the data plane, and the
     /// gateway stage bound to both interfaces.
-    private func withGateway(_ body: (Dataplane, _ front: UInt32, _ back: UInt32) throws -> Void) throws {
+    func withGateway(_ body: (Dataplane, _ front: UInt32, _ back: UInt32) throws -> Void) throws {
         try withGatewayNamespace { dataplane, front, back, _ in try body(dataplane, front, back) }
     }
 
@@ -92,7 +92,7 @@ private func udp(_ from: String, _ sport: UInt16, to: String, _ dport: UInt16, z
         }
     }
 
-    private func setBackends(_ gateway: GatewayMaps, _ addresses: [String], port: UInt16 = 8080, snat: String?) throws -> [UInt32] {
+    func setBackends(_ gateway: GatewayMaps, _ addresses: [String], port: UInt16 = 8080, snat: String?) throws -> [UInt32] {
         var ids: [UInt32] = []
         for (index, address) in addresses.enumerated() {
             let id = UInt32(index + 1)

@@ -1,3 +1,4 @@
+import AccessLog
 import Foundation
 import NIOConcurrencyHelpers
 import NIOCore

@@ -244,6 +244,49 @@ private let listenerKey = ListenerKey(address: IPAddress("198.51.100.10")!, port
         #expect(refused.first?.problems.first?.reason == .tooManySourceRanges)
     }
 
+    @Test func aTCPListenersAccessLogHeadersAreCapturedNamesTooLongForEBPFAreReportedAndTheRestKept() throws {
+        let long = "X-" + String(repeating: "a", count: 70)
+        let backends = "    - {addresses: [192.0.2.21], port: 8080}"
+        let logged = try gatewayRoute(tcpRoute("logged", extra: "  accessLog: {headers: [X-User-Role, \(long), User-Agent]}", backends: backends))
+        let plain = try gatewayRoute(tcpRoute("plain", port: 81, backends: backends))
+        let result = GatewayCompiler.compile(routes: [logged, plain], endpoints: EndpointIndex(), node: gatewayNode())
+        let capture = result.listeners[ListenerKey(address: IPAddress("198.51.100.10")!, port: 80, proto: .tcp)]?.capture
+        #expect(capture == CaptureNames(["X-User-Role", "User-Agent"]))
+        #expect(result.listeners[ListenerKey(address: IPAddress("198.51.100.10")!, port: 81, proto: .tcp)]?.capture == nil)
+        let problems = result.verdicts.first { $0.name == "logged" }?.problems ?? []
+        #expect(problems.map(\.reason) == [.unsupportedField] && problems.first?.message.contains(long) == true, "\(problems)")
+    }
+
+    @Test func captureNamesAreWrittenBeforeTheListenerFlagAndRemovedAfterIt() throws {
+        let backends = "    - {addresses: [192.0.2.21], port: 8080}"
+        var desired = DesiredDataplane()
+        func compile(_ extra: String) throws {
+            let route = try gatewayRoute(tcpRoute("web", extra: extra, backends: backends))
+            let compiled = GatewayCompiler.compile(routes: [route], endpoints: EndpointIndex(), node: gatewayNode())
+            desired.listeners = compiled.listeners
+            desired.gatewayInterfaces = compiled.interfaces
+        }
+        var model = Model()
+        func plan() -> [Reconciler.Operation] { Planner.plan(desired: desired, actual: model.state, isCurrent: { _ in true }).operations }
+        try compile("  accessLog: {headers: [X-A]}")
+        let first = plan()
+        let names = try #require(first.firstIndex { if case .setCaptureNames = $0 { true } else { false } })
+        let listener = try #require(first.firstIndex { if case .setListener(_, let entry, _) = $0 { entry.capture } else { false } })
+        #expect(names < listener, "\(first)")
+        first.forEach { model.apply($0) }
+        #expect(plan().isEmpty)
+        // Another list: only the names change.
+        try compile("  accessLog: {headers: [X-B, X-A]}")
+        #expect(plan() == [Reconciler.Operation.setCaptureNames(listenerID: 0, CaptureNames(["X-B", "X-A"]))])
+        plan().forEach { model.apply($0) }
+        // Capture off: the flag goes first, then the names.
+        try compile("")
+        let off = plan()
+        let cleared = try #require(off.firstIndex { if case .setListener(_, let entry, _) = $0 { !entry.capture } else { false } })
+        let removed = try #require(off.firstIndex { $0 == Reconciler.Operation.removeCaptureNames(listenerID: 0) })
+        #expect(cleared < removed, "\(off)")
+    }
+
     @Test func theSameInputsGiveTheSamePlanAndAnIdleNodeWritesNothing() throws {
         let route = try gatewayRoute(tcpRoute("web", backends: "    - {addresses: [192.0.2.21, 192.0.2.22, 192.0.2.23], port: 8080}"))
         var desired = DesiredDataplane()

@@ -22,6 +22,8 @@ struct Model {
         case .removeListener(let key): state.gateway.listeners[key] = nil
         case .addSourceRange(let range): state.gateway.sourceRanges.insert(range)
         case .removeSourceRange(let range): state.gateway.sourceRanges.remove(range)
+        case .setCaptureNames(let listener, let names): state.gateway.captureNames[listener] = names
+        case .removeCaptureNames(let listener): state.gateway.captureNames[listener] = nil
         case .removeMaglev(let listener): state.gateway.maglev[listener] = nil
         case .removeBackend(let id): state.gateway.backends[id] = nil
         case .attach(let ifindex):

@@ -17,7 +17,7 @@
 
 #include <linux/types.h>
 
-#define RL_ABI_VERSION 4
+#define RL_ABI_VERSION 5
 
 /* Upper bounds, also the sizes of the maps declared in router.bpf.c. */
 #define RL_MAX_NEXTHOPS 16          /* next hops in one ECMP/WCMP group */
@@ -181,6 +181,11 @@ _Static_assert(sizeof(struct rl_listener_key) == 20, "rl_listener_key layout");
  * on the first packet of every TCP/UDP flow, before the rate limit. */
 #define RL_LISTENER_ALLOW_LIST 4
 #define RL_LISTENER_DENY_LIST 16
+/* accessLog.headers of a TCP listener: each flow's first data segment from
+ * the client is read for an HTTP/1.x request (lib/capture.h), with the
+ * header names in rl_capture_names, and one rl_capture_record goes to
+ * rl_capture_ring. Set only on listeners that have an rl_capture_names entry. */
+#define RL_LISTENER_CAPTURE 8
 
 struct rl_listener {
 	__u32 id;                   /* index of rl_maglev and rl_listener_stats */
@@ -246,6 +251,71 @@ struct rl_refusals {
 };
 _Static_assert(sizeof(struct rl_refusals) == 16, "rl_refusals layout");
 
+/* ---- Header capture (accessLog.headers of TCP listeners, lib/capture.h) ---- */
+
+#define RL_CAPTURE_HEADERS 16       /* header names per listener (GatewayAccessLog.maxHeaders) */
+#define RL_CAPTURE_NAME_LEN 64      /* bytes of one header name; longer names are not captured */
+#define RL_CAPTURE_METHOD_LEN 16    /* a longer method is not a request line */
+#define RL_CAPTURE_PATH_LEN 256     /* bytes of the request target kept; the rest is cut */
+#define RL_CAPTURE_VALUE_LEN 128    /* bytes of one header value kept; the rest is cut */
+#define RL_CAPTURE_SCAN 2048        /* bytes of the segment read, at most (a power of two) */
+#define RL_CAPTURE_RING_SIZE (1 << 22) /* rl_capture_ring, bytes: ~1,700 records of headroom */
+
+/* rl_capture_names (hash): listener id -> the header names to capture, in
+ * the route's order, lowercase. hash[i] is FNV-1a (64 bits) of name i: the
+ * parser compares one word per header line, not the bytes. A request can
+ * only make a header it sent count as another it could have sent by name,
+ * so a collision (2^-64) spoofs nothing. digest is the agent's name for
+ * the whole list, opaque to the program: records carry it, so that the
+ * agent names a record's values with the list that captured them even
+ * after a change. name and len are for readers (routelet dump). */
+struct rl_capture_names {
+	__u32 count;                /* 0..RL_CAPTURE_HEADERS */
+	__u32 digest;
+	__u64 hash[RL_CAPTURE_HEADERS];
+	__u8 len[RL_CAPTURE_HEADERS];
+	__u8 name[RL_CAPTURE_HEADERS][RL_CAPTURE_NAME_LEN];
+};
+_Static_assert(sizeof(struct rl_capture_names) == 8 + 128 + 16 + 16 * 64, "rl_capture_names layout");
+
+/* FNV-1a, 64 bits: the hash of rl_capture_names. */
+#define RL_FNV_OFFSET 0xcbf29ce484222325ULL
+#define RL_FNV_PRIME 0x100000001b3ULL
+
+#define RL_CAPTURE_PATH_CUT 1       /* the request target was longer than RL_CAPTURE_PATH_LEN */
+#define RL_CAPTURE_HEADERS_CUT 2    /* the segment ended before the header section did */
+
+/* One record of rl_capture_ring: a request line and the values of the
+ * listener's header names, from a flow's first data segment. */
+struct rl_capture_record {
+	__u64 time_ns;              /* bpf_ktime_get_ns() (CLOCK_MONOTONIC) */
+	__u32 listener_id;
+	__u32 backend_id;
+	__u32 names_digest;         /* rl_capture_names.digest of the list used */
+	__u8 family;
+	__u8 flags;                 /* RL_CAPTURE_* */
+	__u8 method_len;
+	__u8 version;               /* HTTP/1.x: x */
+	__u16 client_port;
+	__u16 path_len;             /* bytes in path */
+	__u16 present;              /* bit i: header i was in the request */
+	__u16 cut;                  /* bit i: its value was longer than RL_CAPTURE_VALUE_LEN */
+	__u8 client_addr[16];       /* IPv4 in the first 4 bytes */
+	__u8 method[RL_CAPTURE_METHOD_LEN];
+	__u8 value_len[RL_CAPTURE_HEADERS];
+	__u8 path[RL_CAPTURE_PATH_LEN];
+	__u8 value[RL_CAPTURE_HEADERS][RL_CAPTURE_VALUE_LEN];
+};
+_Static_assert(sizeof(struct rl_capture_record) == 32 + 16 + 16 + 16 + 256 + 16 * 128, "rl_capture_record layout");
+
+/* rl_capture_stats (per-CPU array, by listener id). */
+struct rl_capture_counter {
+	__u64 records;              /* records written to the ring */
+	__u64 lost;                 /* records the full ring refused */
+	__u64 unparsed;             /* first segments that were not an HTTP/1.x request line */
+};
+_Static_assert(sizeof(struct rl_capture_counter) == 24, "rl_capture_counter layout");
+
 /* rl_backends: backend id -> where its flows go. The id is what Maglev
  * tables hold; an entry stays while conntrack may still name it. */
 struct rl_backend {
@@ -279,6 +349,7 @@ _Static_assert(sizeof(struct rl_ct_key) == 40, "rl_ct_key layout");
 
 #define RL_CT_REPLY 1               /* the entry of a backend's replies */
 #define RL_CT_CLOSING 2             /* FIN or RST seen: ends after RL_CT_CLOSE_TIMEOUT_S */
+#define RL_CT_CAPTURE 4             /* the client's first data segment is still to be read (RL_LISTENER_CAPTURE) */
 
 struct rl_ct_entry {
 	__u64 last_seen_ns;         /* bpf_ktime_get_ns() of the last packet */

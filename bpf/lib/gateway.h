@@ -129,6 +129,8 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } rl_listener_refusals SEC(".maps");
 
+#include "capture.h"
+
 static __always_inline void rl_gw_count(void *map, __u32 key, __u64 bytes, __u64 flows)
 {
 	struct rl_gw_counter *c = bpf_map_lookup_elem(map, &key);
@@ -584,7 +586,7 @@ static __always_inline int rl_ct_create(const struct rl_flow *flow, const struct
 	fwd->listener_id = l->id;
 	fwd->backend_id = backend_id;
 	fwd->timeout_s = l->idle_timeout_s;
-	fwd->flags = 0;
+	fwd->flags = (l->flags & RL_LISTENER_CAPTURE) && flow->proto == IPPROTO_TCP ? RL_CT_CAPTURE : 0;
 	__builtin_memcpy(fwd->daddr, b->addr, 16);
 	fwd->dport = b->port;
 	if (l->flags & RL_LISTENER_SNAT) {
@@ -661,6 +663,8 @@ static __always_inline int rl_gateway_stage(struct __sk_buff *skb, __u32 table_i
 		e->last_seen_ns = now;
 		if (flow->proto == IPPROTO_TCP && (flow->tcp_flags & 0x05))   /* FIN or RST */
 			rl_ct_close(e, flow);
+		if (e->flags & RL_CT_CAPTURE)
+			rl_capture(skb, flow, e, now);
 		return rl_gw_forward(skb, table_id, flow, e, 0);
 	}
 	if (e && (e->flags & RL_CT_REPLY))

@@ -1,0 +1,292 @@
+import CRouteletABI
+import DataplaneModel
+import Foundation
+@testable import Dataplane
+import NetAddress
+import NetLab
+import Testing
+
+private let TC_ACT_REDIRECT: Int32 = 7
+
+/// What the capture parser (bpf/lib/capture.h) should make of a segment,
+/// written again the obvious way: the record, or nil for none.
+struct ReferenceCapture: Equatable, CustomStringConvertible {
+    var method: String
+    var path: [UInt8]
+    var version: UInt8
+    var pathCut: Bool
+    var headersCut: Bool
+    /// Listed header index -> (value, cut).
+    var values: [Int: ([UInt8], Bool)]
+
+    static func == (lhs: ReferenceCapture, rhs: ReferenceCapture) -> Bool {
+        lhs.method == rhs.method && lhs.path == rhs.path && lhs.version == rhs.version && lhs.pathCut == rhs.pathCut
+            && lhs.headersCut == rhs.headersCut && lhs.values.mapValues { $0.0 } == rhs.values.mapValues { $0.0 }
+            && lhs.values.mapValues { $0.1 } == rhs.values.mapValues { $0.1 }
+    }
+
+    var description: String {
+        "\(method) \(String(decoding: path, as: UTF8.self)) 1.\(version) cut \(pathCut)/\(headersCut) "
+            + values.sorted { $0.key < $1.key }.map { "\($0.key)=\(String(decoding: $0.value.0, as: UTF8.self))\($0.value.1 ? "…" : "")" }.joined(separator: " ")
+    }
+
+    init(_ record: CaptureRecord) {
+        method = String(decoding: record.method, as: UTF8.self)
+        path = record.path
+        version = record.version
+        pathCut = record.isPathCut
+        headersCut = record.isHeaderSectionCut
+        values = Dictionary(uniqueKeysWithValues: record.values.map { ($0.index, ($0.bytes, $0.isCut)) })
+    }
+
+    private init(method: String, path: [UInt8], version: UInt8, pathCut: Bool, headersCut: Bool, values: [Int: ([UInt8], Bool)]) {
+        self.method = method
+        self.path = path
+        self.version = version
+        self.pathCut = pathCut
+        self.headersCut = headersCut
+        self.values = values
+    }
+
+    static func isTchar(_ c: UInt8) -> Bool {
+        (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || Array("!#$%&'*+-.^_`|~".utf8).contains(c)
+    }
+
+    /// The record for `segment` with `names` listed, or nil.
+    static func parse(_ segment: [UInt8], names: [String]) -> ReferenceCapture? {
+        let bytes = Array(segment.prefix(Int(RL_CAPTURE_SCAN)))
+        var i = 0
+        func at(_ index: Int) -> UInt8? { index < bytes.count ? bytes[index] : nil }
+        // Request line.
+        while let c = at(i), (c >= 0x41 && c <= 0x5a) || c == 0x2d || c == 0x5f { i += 1 }
+        guard i > 0, i < Int(RL_CAPTURE_METHOD_LEN), at(i) == 0x20 else { return nil }
+        let method = String(decoding: bytes[0..<i], as: UTF8.self)
+        i += 1
+        let targetStart = i
+        while let c = at(i), c > 0x20, c < 0x7f { i += 1 }
+        guard i > targetStart, at(i) == 0x20 else { return nil }
+        let target = Array(bytes[targetStart..<i])
+        i += 1
+        guard i + 10 <= bytes.count, Array(bytes[i..<(i + 7)]) == Array("HTTP/1.".utf8), (0x30...0x39).contains(bytes[i + 7]),
+              bytes[i + 8] == 0x0d, bytes[i + 9] == 0x0a else { return nil }
+        let version = bytes[i + 7] - 0x30
+        i += 10
+        var result = ReferenceCapture(method: method, path: Array(target.prefix(Int(RL_CAPTURE_PATH_LEN))), version: version,
+                                      pathCut: target.count > Int(RL_CAPTURE_PATH_LEN), headersCut: true, values: [:])
+        let lowered = names.map { $0.lowercased() }
+        // Header lines.
+        while true {
+            guard let first = at(i) else { return result }
+            if first == 0x0d {
+                result.headersCut = at(i + 1) != 0x0a
+                return result
+            }
+            guard isTchar(first) else { return result }
+            let nameStart = i
+            while let c = at(i), isTchar(c) { i += 1 }
+            guard at(i) == 0x3a else { return result }
+            let name = String(decoding: bytes[nameStart..<i], as: UTF8.self).lowercased()
+            i += 1
+            while let c = at(i), c == 0x20 || c == 0x09 { i += 1 }
+            let valueStart = i
+            while let c = at(i), c != 0x0d {
+                guard c >= 0x20 || c == 0x09, c != 0x7f else { return result }
+                i += 1
+            }
+            guard at(i) == 0x0d else { return result }   // the segment ended inside the value
+            var value = Array(bytes[valueStart..<i])
+            while let last = value.last, last == 0x20 || last == 0x09 { value.removeLast() }
+            if let index = lowered.firstIndex(of: name), result.values[index] == nil {
+                result.values[index] = (Array(value.prefix(Int(RL_CAPTURE_VALUE_LEN))), value.count > Int(RL_CAPTURE_VALUE_LEN))
+            }
+            i += 1
+            guard at(i) == 0x0a else { return result }
+            i += 1
+        }
+    }
+}
+
+extension GatewayProgramTests {
+    /// A TCP listener with header capture of `names`: for each segment a new
+    /// flow (SYN, then the segment as its first data), then the ring read.
+    /// Returns each segment's record (nil: none) and the listener's counter.
+    func captured(_ segments: [[UInt8]], names: [String], dataplane: Dataplane, front: UInt32,
+                  listenerID: UInt32 = 5, firstPort: UInt16 = 20000) throws -> (records: [CaptureRecord?], counter: CaptureCounter) {
+        let gateway = dataplane.gateway
+        let key = ListenerKey(address: IPAddress(vip)!, port: 80, proto: .tcp)
+        if try gateway.allListeners()[key] == nil {
+            let ids = try setBackends(gateway, backends, snat: node)
+            try gateway.setMaglev(listenerID: listenerID, slots: (0..<251).map { ids[$0 % 3] })
+            try gateway.resetListenerCounter(listenerID)
+        }
+        try gateway.setCaptureNames(listenerID: listenerID, CaptureNames(names))
+        try gateway.setListener(key, ListenerEntry(id: listenerID, snat: true, maglevSize: 251, idleTimeoutSeconds: 3600, capture: true))
+        let ring = try gateway.openCaptureRing()
+        var ports: [UInt16] = []
+        for (index, segment) in segments.enumerated() {
+            let port = firstPort + UInt16(index)
+            ports.append(port)
+            #expect(try dataplane.testRun(packet: tcp(client, port, to: vip, 80), ingressIfindex: front).verdict == TC_ACT_REDIRECT)
+            var data = Packet(from: client, to: vip)
+            data.proto = 6
+            data.sourcePort = port
+            data.destinationPort = 80
+            data.tcpFlags = 0x18   // PSH, ACK
+            data.payload = segment
+            #expect(try dataplane.testRun(packet: data.bytes, ingressIfindex: front).verdict == TC_ACT_REDIRECT)
+        }
+        var records: [CaptureRecord] = []
+        while try ring.poll(timeoutMilliseconds: 0, { records.append($0) }) > 0 {}
+        let byPort = Dictionary(records.map { ($0.clientPort, $0) }, uniquingKeysWith: { first, _ in first })
+        return (ports.map { byPort[$0] }, try gateway.captureCounter(listenerID))
+    }
+
+    private func request(_ text: String) -> [UInt8] { Array(text.utf8) }
+
+    @Test func theCaptureParserFindsTheListedHeadersInAnyCaseAndOrderAndNothingInWhatIsNotHTTP() throws {
+        let names = ["X-User-Role", "X-Region", "User-Agent"]
+        let long = String(repeating: "v", count: 300)
+        let longPath = "/" + String(repeating: "p", count: 300)
+        let cases: [(String, [UInt8])] = [
+            ("headers in any case and order",
+             request("GET /api/v1/users?id=42 HTTP/1.1\r\nHost: shop\r\nuser-AGENT: curl/8.1\r\nX-REGION:   eu-west \t\r\nx-user-role: admin\r\n\r\n")),
+            ("one header absent", request("POST /orders HTTP/1.0\r\nX-Region: us\r\nContent-Length: 0\r\n\r\n")),
+            ("a value and a target longer than kept", request("GET \(longPath) HTTP/1.1\r\nX-User-Role: \(long)\r\n\r\n")),
+            ("split after the request line", request("PUT /upload HTTP/1.1\r\n")),
+            ("split inside a header", request("GET / HTTP/1.1\r\nX-Region: e")),
+            ("a repeated header: the first", request("GET / HTTP/1.1\r\nX-Region: a\r\nX-Region: b\r\n\r\n")),
+            ("an empty value", request("GET / HTTP/1.1\r\nX-Region:\r\n\r\n")),
+            ("not HTTP: TLS", [0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03, 0x03] + Array(repeating: 0x41, count: 40)),
+            ("not HTTP: binary with CRLF", [0x00, 0xff, 0x0d, 0x0a, 0x47, 0x45, 0x54, 0x20, 0x2f, 0x0d, 0x0a, 0x0d, 0x0a]),
+            ("not HTTP: lowercase method", request("get / HTTP/1.1\r\n\r\n")),
+            ("not HTTP: HTTP/2 preface", request("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")),
+        ]
+        try withGateway { dataplane, front, _ in
+            let (records, counter) = try captured(cases.map(\.1), names: names, dataplane: dataplane, front: front)
+            for ((what, segment), record) in zip(cases, records) {
+                let expected = ReferenceCapture.parse(segment, names: names)
+                #expect(record.map(ReferenceCapture.init) == expected, "\(what): \(record.map { "\(ReferenceCapture($0))" } ?? "none") vs \(expected.map { "\($0)" } ?? "none")")
+            }
+            // Spot checks of the reference itself on the first cases.
+            let first = try #require(records[0])
+            #expect(String(decoding: first.method, as: UTF8.self) == "GET" && String(decoding: first.path, as: UTF8.self) == "/api/v1/users?id=42")
+            #expect(first.values.map { String(decoding: $0.bytes, as: UTF8.self) } == ["admin", "eu-west", "curl/8.1"])
+            #expect(first.namesDigest == CaptureNames(names).digest && first.client == IPAddress(client))
+            let cut = try #require(records[2])
+            #expect(cut.path.count == 256 && cut.isPathCut && cut.values.first?.bytes.count == 128 && cut.values.first?.isCut == true)
+            #expect(records[3]?.isHeaderSectionCut == true && records[3]?.values.isEmpty == true)
+            #expect(records[5]?.values.map(\.bytes) == [Array("a".utf8)])
+            #expect(records[7...].allSatisfy { $0 == nil })
+            #expect(counter == CaptureCounter(records: 7, lost: 0, unparsed: 4), "\(counter)")
+        }
+    }
+
+    @Test func randomSegmentsGiveTheRightRecordOrNone() throws {
+        var rng = SystemRandomNumberGenerator()
+        let seed = UInt64.random(in: 0...UInt64.max, using: &rng)
+        var random = SplitMix(seed: seed)
+        let names = ["X-A", "Accept", "X-Long-Header-Name"]
+        let valid = Array("GET /a/b?c=d HTTP/1.1\r\nHost: h\r\nX-A: 1 2 3\r\naccept: */*\r\nx-long-header-name:\tv\r\n\r\n".utf8)
+        var segments: [[UInt8]] = []
+        for index in 0..<100 {
+            switch index % 4 {
+            case 0:  // random bytes
+                segments.append((0..<random.int(in: 1...300)).map { _ in UInt8(random.int(in: 0...255)) })
+            case 1:  // random printable bytes with CRLFs
+                let alphabet = Array("GET /HTP1.:\r\n aA-x".utf8)
+                segments.append((0..<random.int(in: 1...200)).map { _ in alphabet[random.int(in: 0...(alphabet.count - 1))] })
+            case 2:  // a valid request with bytes flipped
+                var bytes = valid
+                for _ in 0..<random.int(in: 1...4) { bytes[random.int(in: 0...(bytes.count - 1))] = UInt8(random.int(in: 0...255)) }
+                segments.append(bytes)
+            default:  // a valid request cut anywhere, then random bytes
+                segments.append(Array(valid.prefix(random.int(in: 1...valid.count)))
+                    + (0..<random.int(in: 0...20)).map { _ in UInt8(random.int(in: 0...255)) })
+            }
+        }
+        try withGateway { dataplane, front, _ in
+            let (records, counter) = try captured(segments, names: names, dataplane: dataplane, front: front)
+            var mismatches = 0
+            for (segment, record) in zip(segments, records) {
+                let expected = ReferenceCapture.parse(segment, names: names)
+                if record.map(ReferenceCapture.init) != expected { mismatches += 1 }
+                #expect(record.map(ReferenceCapture.init) == expected,
+                        "seed \(seed): \(segment) gave \(record.map { "\(ReferenceCapture($0))" } ?? "none"), expected \(expected.map { "\($0)" } ?? "none")")
+            }
+            let expectedRecords = UInt64(segments.filter { ReferenceCapture.parse($0, names: names) != nil }.count)
+            #expect(counter.records == expectedRecords && counter.unparsed == 100 - expectedRecords, "seed \(seed): \(counter)")
+            #expect(expectedRecords > 10, "the mix exercises records too (seed \(seed))")
+        }
+    }
+
+    @Test func onlyTheFirstDataSegmentIsReadAndNewNamesApplyToTheNextFlowsWithoutAReload() throws {
+        try withGateway { dataplane, front, _ in
+            let segment = Array("GET / HTTP/1.1\r\nX-One: 1\r\nX-Two: 2\r\n\r\n".utf8)
+            let (first, _) = try captured([segment], names: ["X-One"], dataplane: dataplane, front: front)
+            #expect(first[0]?.values.map(\.index) == [0])
+            // A later segment of a flow that was read: no record, the flag is gone.
+            let entries = try dataplane.gateway.conntrackEntries().filter { !$0.isReply }
+            let flow = try #require(entries.first)
+            var later = Packet(from: client, to: vip)
+            later.proto = 6
+            later.sourcePort = flow.arriving.sourcePort
+            later.destinationPort = 80
+            later.tcpFlags = 0x18
+            later.payload = segment
+            let ring = try dataplane.gateway.openCaptureRing()
+            #expect(try dataplane.testRun(packet: later.bytes, ingressIfindex: front).verdict == TC_ACT_REDIRECT)
+            #expect(try ring.poll(timeoutMilliseconds: 0, { _ in }) == 0)
+            // New names: the next flow captures them, under the new digest.
+            let (second, counter) = try captured([segment], names: ["X-Two", "X-One"], dataplane: dataplane, front: front, firstPort: 30000)
+            #expect(second[0]?.values.map { String(decoding: $0.bytes, as: UTF8.self) } == ["2", "1"])
+            #expect(second[0]?.namesDigest == CaptureNames(["X-Two", "X-One"]).digest)
+            #expect(counter.records == 2)
+            // Capture off: the flag gone from the listener, no more records.
+            let key = ListenerKey(address: IPAddress(vip)!, port: 80, proto: .tcp)
+            try dataplane.gateway.setListener(key, ListenerEntry(id: 5, snat: true, maglevSize: 251, idleTimeoutSeconds: 3600))
+            #expect(try dataplane.testRun(packet: tcp(client, 50001, to: vip, 80), ingressIfindex: front).verdict == TC_ACT_REDIRECT)
+            later.sourcePort = 50001
+            #expect(try dataplane.testRun(packet: later.bytes, ingressIfindex: front).verdict == TC_ACT_REDIRECT)
+            #expect(try ring.poll(timeoutMilliseconds: 0, { _ in }) == 0)
+        }
+    }
+
+    @Test func recordsAFullRingRefusesAreCountedAsLost() throws {
+        let segment = Array("GET / HTTP/1.1\r\nX-One: 1\r\n\r\n".utf8)
+        let capacity = Int(RL_CAPTURE_RING_SIZE) / (MemoryLayout<rl_capture_record>.size + 8)
+        try withGateway { dataplane, front, _ in
+            // Nobody reads the ring while it fills.
+            let gateway = dataplane.gateway
+            _ = try captured([], names: ["X-One"], dataplane: dataplane, front: front)
+            for index in 0..<(capacity + 50) {
+                let port = UInt16(1024 + index)
+                _ = try dataplane.testRun(packet: tcp(client, port, to: vip, 80), ingressIfindex: front)
+                var data = Packet(from: client, to: vip)
+                data.proto = 6
+                data.sourcePort = port
+                data.destinationPort = 80
+                data.tcpFlags = 0x18
+                data.payload = segment
+                #expect(try dataplane.testRun(packet: data.bytes, ingressIfindex: front).verdict == TC_ACT_REDIRECT)
+            }
+            let counter = try gateway.captureCounter(5)
+            #expect(counter.lost >= 50 && counter.records + counter.lost == UInt64(capacity + 50), "\(counter), capacity \(capacity)")
+        }
+    }
+}
+
+/// SplitMix64 (the seed is printed with every failure).
+struct SplitMix {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9e37_79b9_7f4a_7c15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
+        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
+        return z ^ (z >> 31)
+    }
+    mutating func int(in range: ClosedRange<Int>) -> Int {
+        range.lowerBound + Int(next() % UInt64(range.count))
+    }
+}
