@@ -139,8 +139,7 @@ struct rl_flow {
 	__u16 dport;
 	__u8 proto;
 	__u8 family;
-	/* For the gateway stage only (parsed on gateway interfaces): */
-	__u8 has_ports;             /* TCP/UDP header follows, complete: NAT-able */
+	__u8 has_ports;             /* the transport header follows, complete */
 	__u8 tcp_flags;             /* TCP: the flags byte */
 	__u16 l4_off;               /* offset of the transport header in the packet */
 };
@@ -267,12 +266,9 @@ static __always_inline int rl_has_ports(__u8 proto)
 }
 
 /* Reads the ports at `off` (from the start of the packet) into `flow`;
- * for the gateway stage also the header's offset, TCP's flags, and whether
- * a complete TCP or UDP header makes the packet NAT-able. The RouteTable
- * path needs only the ports (the flow hash): on an interface without the
- * gateway flag the rest is not parsed, so that it costs nothing there. */
-static __always_inline void rl_parse_ports(struct rl_flow *flow, __u32 off, void *data, void *data_end,
-					   int gateway)
+ * for TCP and UDP with a complete header also marks it NAT-able, and keeps
+ * TCP's flags. */
+static __always_inline void rl_parse_ports(struct rl_flow *flow, __u32 off, void *data, void *data_end)
 {
 	__u16 *ports = data + off;
 
@@ -280,8 +276,6 @@ static __always_inline void rl_parse_ports(struct rl_flow *flow, __u32 off, void
 		return;
 	flow->sport = bpf_ntohs(ports[0]);
 	flow->dport = bpf_ntohs(ports[1]);
-	if (!gateway)
-		return;
 	flow->l4_off = off;
 	if (flow->proto == IPPROTO_TCP) {
 		__u8 *tcp = (void *)ports;
@@ -373,10 +367,9 @@ static __always_inline int rl_dispatch(struct __sk_buff *skb, const struct rl_ro
 	}
 }
 
-/* Parses the IPv4 header (and the ports) into `flow`, with what only the
- * gateway stage reads when `gateway`; returns a reason to finish with, or -1
- * when the packet is well formed. */
-static __always_inline int rl_parse_v4(void *data, void *data_end, struct rl_flow *flow, int gateway)
+/* Parses the IPv4 header (and the ports) into `flow`; returns a reason to
+ * finish with, or -1 when the packet is well formed. */
+static __always_inline int rl_parse_v4(void *data, void *data_end, struct rl_flow *flow)
 {
 	struct iphdr *ip = data + ETH_HLEN;
 	__u32 hdr_len;
@@ -394,11 +387,11 @@ static __always_inline int rl_parse_v4(void *data, void *data_end, struct rl_flo
 	/* Fragments hash on addresses and protocol only, so that every fragment
 	 * of a packet (only the first carries ports) takes the same path. */
 	if (rl_has_ports(ip->protocol) && !(ip->frag_off & bpf_htons(RL_IP_MF | RL_IP_OFFSET)))
-		rl_parse_ports(flow, ETH_HLEN + (hdr_len & 0x3c), data, data_end, gateway);
+		rl_parse_ports(flow, ETH_HLEN + (hdr_len & 0x3c), data, data_end);
 	return -1;
 }
 
-static __always_inline int rl_parse_v6(void *data, void *data_end, struct rl_flow *flow, int gateway)
+static __always_inline int rl_parse_v6(void *data, void *data_end, struct rl_flow *flow)
 {
 	struct ipv6hdr *ip6 = data + ETH_HLEN;
 
@@ -411,7 +404,7 @@ static __always_inline int rl_parse_v6(void *data, void *data_end, struct rl_flo
 	/* Ports only when the transport header follows directly; packets with
 	 * extension headers (fragments included) hash on addresses alone. */
 	if (rl_has_ports(ip6->nexthdr))
-		rl_parse_ports(flow, ETH_HLEN + sizeof(*ip6), data, data_end, gateway);
+		rl_parse_ports(flow, ETH_HLEN + sizeof(*ip6), data, data_end);
 	return -1;
 }
 
@@ -489,16 +482,15 @@ static __always_inline int rl_route_packet(struct __sk_buff *skb)
 	if (!iface)
 		return rl_finish(skb, RL_REASON_NO_TABLE, 0, 0);
 
-	int gateway = iface->flags & RL_IFACE_GATEWAY;
 	if (eth->h_proto == bpf_htons(ETH_P_IP))
-		reason = rl_parse_v4(data, data_end, &flow, gateway);
+		reason = rl_parse_v4(data, data_end, &flow);
 	else
-		reason = rl_parse_v6(data, data_end, &flow, gateway);
+		reason = rl_parse_v6(data, data_end, &flow);
 	if (reason >= 0)
 		return rl_finish(skb, reason, 0, 0);
 
 	__u32 table_id = iface->table_id;
-	if (gateway) {
+	if (iface->flags & RL_IFACE_GATEWAY) {
 		int verdict = rl_gateway_stage(skb, table_id, &flow);
 
 		if (verdict != RL_CONTINUE)
