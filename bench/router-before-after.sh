@@ -19,6 +19,8 @@ rev=${1:-60e64b0}
 rounds=${2:-5}
 [ "$(id -u)" = 0 ] || { echo "router-before-after: needs root (BPF, namespaces)" >&2; exit 1; }
 command -v bpftool >/dev/null || { echo "router-before-after: needs bpftool (scripts/install-deps.sh bpftool)" >&2; exit 1; }
+# Nothing can be pinned under an unmounted /sys/fs/bpf (as the agent does, mount it).
+[ "$(stat -f -c %T /sys/fs/bpf)" = bpf_fs ] || mount -t bpf bpf /sys/fs/bpf
 clang=$(command -v /opt/swift/usr/bin/clang || command -v clang)
 work=$(mktemp -d)
 ns=rlbab-$$

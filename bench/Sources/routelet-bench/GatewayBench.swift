@@ -30,7 +30,7 @@ struct GatewayBench: ParsableCommand {
     @Option(help: "wrk connections in the throughput tests (connections/s, requests/s).")
     var connections = 32
 
-    @Option(help: "Seconds per run of new connections on an emptied conntrack (routelet has 4,536 SNAT ports per backend).")
+    @Option(help: "Seconds per run of new connections on an emptied conntrack (routelet has 31,744 SNAT ports per backend, taken over 10 s after a flow ends).")
     var connectionSeconds = 1
 
     @Option(help: "UDP sender processes (each with a fixed set of 16 flows).")
@@ -39,7 +39,7 @@ struct GatewayBench: ParsableCommand {
     @Option(help: "BPF_PROG_TEST_RUN repetitions of a conntrack hit and of the router's lookup.")
     var repeatCount = 1_000_000
 
-    @Option(help: "BPF_PROG_TEST_RUN repetitions of the new-flow case (each one a flow with an SNAT port of its own; 4,536 ports per backend).")
+    @Option(help: "BPF_PROG_TEST_RUN repetitions of the new-flow case (each one a flow with an SNAT port of its own; 31,744 ports per backend).")
     var newFlowRepeat = 3000
 
     @Option(help: "BPF_PROG_TEST_RUN samples (distinct flows) per case.")
