@@ -50,6 +50,7 @@ bench: deps
 	.build/release/routelet-bench forward
 	bench/router-before-after.sh
 	.build/release/routelet-bench gateway
+	.build/release/routelet-bench gateway-stage
 	ROUTELET=.build/release/routelet bench/http-gateway.sh
 
 # manifests/ and helm-chart/ against the Kubernetes schemas (docs/install.md).

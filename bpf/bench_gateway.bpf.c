@@ -95,3 +95,48 @@ int rl_bench_gw_restore_new(struct __sk_buff *skb)
 {
 	return rl_bench_restore_packet(skb, 1) ? TC_ACT_UNSPEC : TC_ACT_OK;
 }
+
+/*
+ * Header capture's first segment, again and again: after the restore, the
+ * client entry of the packet's flow gets RL_CT_CAPTURE back, so that every
+ * run parses the segment (the first run opens the flow, without data read:
+ * its SYN-less packet is the flow's first). IPv4 TCP only.
+ *
+ *   rl_bench_gw_capture          restore, flag, rl_route_packet()
+ *   rl_bench_gw_capture_restore  restore and flag only, to subtract
+ */
+static __always_inline void rl_bench_flag_capture(struct __sk_buff *skb)
+{
+	__u32 zero = 0;
+	struct rl_bench_copy *c = bpf_map_lookup_elem(&rl_bench_copy, &zero);
+	struct rl_ct_key key = { .proto = IPPROTO_TCP, .family = RL_AF_INET };
+
+	if (!c)
+		return;
+	__builtin_memcpy(key.saddr, &c->bytes[ETH_HLEN + 12], 4);
+	__builtin_memcpy(key.daddr, &c->bytes[ETH_HLEN + 16], 4);
+	key.sport = (__u16)c->bytes[ETH_HLEN + 20] << 8 | c->bytes[ETH_HLEN + 21];
+	key.dport = (__u16)c->bytes[ETH_HLEN + 22] << 8 | c->bytes[ETH_HLEN + 23];
+	struct rl_ct_entry *e = bpf_map_lookup_elem(&rl_conntrack, &key);
+
+	if (e)
+		e->flags |= RL_CT_CAPTURE;
+}
+
+SEC("tc")
+int rl_bench_gw_capture(struct __sk_buff *skb)
+{
+	if (rl_bench_restore_packet(skb, 0))
+		return TC_ACT_UNSPEC;
+	rl_bench_flag_capture(skb);
+	return rl_route_packet(skb);
+}
+
+SEC("tc")
+int rl_bench_gw_capture_restore(struct __sk_buff *skb)
+{
+	if (rl_bench_restore_packet(skb, 0))
+		return TC_ACT_UNSPEC;
+	rl_bench_flag_capture(skb);
+	return TC_ACT_OK;
+}

@@ -7,6 +7,6 @@ struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "routelet-bench",
         abstract: "Measure routelet against the kernel's own routing.",
-        subcommands: [LookupBench.self, ConvergeBench.self, ApplyLatencyBench.self, ForwardBench.self, GatewayBench.self]
+        subcommands: [LookupBench.self, ConvergeBench.self, ApplyLatencyBench.self, ForwardBench.self, GatewayBench.self, GatewayStageBench.self]
     )
 }

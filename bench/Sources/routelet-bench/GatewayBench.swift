@@ -652,26 +652,7 @@ struct GatewayBench: ParsableCommand {
     /// a listener of its own (its backends on a port of their own), so that
     /// new flows never run out of SNAT ports across samples.
     func measureCosts(into result: inout Result) throws {
-        let ns = try NetworkNamespace("gwcost")
-        let pins = "/sys/fs/bpf/rlbench-gwcost-\(getpid())"
-        defer {
-            Dataplane.removePins(in: pins)
-            ns.delete()
-        }
-        try ns.sysctl("net.ipv4.ip_forward=1")
-        try ns.ip("link add out0 type veth peer name out1")
-        try ns.ip("link set out0 up")
-        try ns.ip("link set out1 up")
-        try ns.ip("addr add 198.18.10.1/24 dev out0")
-        try ns.ip("neigh replace \(GatewayLab.clientAddress) lladdr 02:00:00:00:00:0a dev out0 nud permanent")
-        for index in 0..<3 {
-            try ns.ip("addr add \(GatewayLab.gatewayAddress(backend: index))/24 dev out0")
-            try ns.ip("neigh replace \(GatewayLab.backendAddress(index)) lladdr 02:00:00:00:00:2\(index) dev out0 nud permanent")
-        }
-        try ns.ip("neigh replace 198.18.30.2 lladdr 02:00:00:00:00:30 dev out0 nud permanent")
-
-        try ns.enter {
-            let dataplane = try Dataplane(pinDirectory: pins)
+        try Self.withTestRunLab("gwcost") { dataplane, pins in
             let maps = dataplane.maps, gateway = dataplane.gateway
             let out0 = Interfaces.index(of: "out0")!, out1 = Interfaces.index(of: "out1")!
             // lo (the test run's ingress): the gateway stage only, as on the lab's gateway.
@@ -791,6 +772,31 @@ struct GatewayBench: ParsableCommand {
                 print(String(format: "  %-56@ %7.1f ns (raw %.1f, restore %.1f, empty %.1f)", name, net, raw, restoring, floor))
             }
         }
+    }
+
+    /// The namespace of the BPF_PROG_TEST_RUN cases: `out0` toward the
+    /// client's and the backends' subnets (their neighbours permanent, so
+    /// no packet waits for ARP), the data plane loaded with pins of its own;
+    /// `body` runs inside the namespace. Everything is removed after.
+    static func withTestRunLab(_ name: String, _ body: (Dataplane, _ pins: String) throws -> Void) throws {
+        let ns = try NetworkNamespace(name)
+        let pins = "/sys/fs/bpf/rlbench-\(name)-\(getpid())"
+        defer {
+            Dataplane.removePins(in: pins)
+            ns.delete()
+        }
+        try ns.sysctl("net.ipv4.ip_forward=1")
+        try ns.ip("link add out0 type veth peer name out1")
+        try ns.ip("link set out0 up")
+        try ns.ip("link set out1 up")
+        try ns.ip("addr add 198.18.10.1/24 dev out0")
+        try ns.ip("neigh replace \(GatewayLab.clientAddress) lladdr 02:00:00:00:00:0a dev out0 nud permanent")
+        for index in 0..<3 {
+            try ns.ip("addr add \(GatewayLab.gatewayAddress(backend: index))/24 dev out0")
+            try ns.ip("neigh replace \(GatewayLab.backendAddress(index)) lladdr 02:00:00:00:00:2\(index) dev out0 nud permanent")
+        }
+        try ns.ip("neigh replace 198.18.30.2 lladdr 02:00:00:00:00:30 dev out0 nud permanent")
+        try ns.enter { try body(try Dataplane(pinDirectory: pins), pins) }
     }
 
     // MARK: - Maglev build and swap
