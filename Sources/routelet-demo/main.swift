@@ -273,6 +273,27 @@ do {
     step("The access log: one JSON line per request, with the route's two headers (absent when not sent)")
     let logged = ((try? String(contentsOfFile: accessLog, encoding: .utf8)) ?? "").split(separator: "\n").filter { $0.contains("/users/42") }
     print(logged.joined(separator: "\n"))
+
+    step("TCP with header capture: kubectl apply -f manifests/examples/gateway/tcp-logged-lab.yaml (no proxy; eBPF reads each connection's first segment)")
+    try kubectl(["apply", "-f", examples + "/gateway/tcp-logged-lab.yaml"])
+    try waitFor("gwr/logged-shop", #".status.conditions[?(@.type=="Programmed")].status"#, "True")
+    try kubectl(["get", "gatewayroutes"])
+    let logged4 = "198.51.100.12"
+    for (role, region) in [("admin", "eu-west"), ("viewer", "us-east"), ("viewer", "ap-south")] {
+        let arguments = ["curl", "-s", "-o", "/dev/null", "-w", "HTTP %{http_code}\\n", "-H", "X-User-Role: \(role)", "-H", "X-Region: \(region)",
+                         "http://\(logged4)/orders?user=\(role)"]
+        print("$ " + arguments.map { $0.contains(" ") ? "'\($0)'" : $0 }.joined(separator: " "))
+        print(try gateway.client.run(arguments), terminator: "")
+    }
+    step("A refused source: 198.18.10.3 is in the route's sourceRanges.deny; its SYNs are dropped in eBPF, no backend sees it")
+    try gateway.client.ip("addr add 198.18.10.3/24 dev eth0")
+    let refused = try gateway.client.runAllowingFailure(["curl", "-s", "-o", "/dev/null", "--interface", "198.18.10.3", "--connect-timeout", "1",
+                                                         "-w", "%{http_code}", "http://\(logged4)/orders"])
+    print("$ curl --interface 198.18.10.3 --connect-timeout 1 http://\(logged4)/orders -> \(refused.status == 0 ? "answered (UNEXPECTED)" : "no connection (curl exit \(refused.status))")")
+    step("The access log's eBPF lines: one per connection, with the three headers (User-Agent as curl sent it)")
+    Thread.sleep(forTimeInterval: 0.5)   // the agent reads the ring every 100 ms and writes in 5 ms batches
+    let ebpf = ((try? String(contentsOfFile: accessLog, encoding: .utf8)) ?? "").split(separator: "\n").filter { $0.contains("\"source\":\"ebpf\"") }
+    print(ebpf.joined(separator: "\n"))
     try run([routelet, "dump", "--netns", gateway.gateway.name, "--bpffs-dir", gatewayPins, "--state-dir", stateDir])
     gatewayAgent.terminate()
     gatewayAgent.waitUntilExit()
