@@ -54,7 +54,8 @@ public final class CaptureLogService: Service, Sendable {
 
     private func loop() {
         var reader: CaptureReader?
-        var waitingSince: Date?
+        let started = Date()
+        var warned = false
         var openFailedAt: Date?
         /// The writer, opened at the first line.
         func open() -> AccessLogWriter? {
@@ -76,11 +77,10 @@ public final class CaptureLogService: Service, Sendable {
                     reader = try CaptureReader(pinDirectory: pinDirectory, health: health)
                     logger.debug("reading header captures", metadata: ["pins": "\(pinDirectory)"])
                 } catch {
-                    // The agent creates the pins on its first pass.
-                    if waitingSince == nil { waitingSince = Date() }
-                    if let since = waitingSince, Date().timeIntervalSince(since) > 30 {
+                    // The agent creates the pins on its first pass; past 30 s, say why once.
+                    if !warned, Date().timeIntervalSince(started) > 30 {
                         logger.warning("header captures are not read: \(error)")
-                        waitingSince = .distantFuture
+                        warned = true
                     }
                     usleep(200_000)
                 }

@@ -286,7 +286,9 @@ _Static_assert(sizeof(struct rl_capture_names) == 8 + 128 + 16 + 16 * 64, "rl_ca
 #define RL_CAPTURE_HEADERS_CUT 2    /* the segment ended before the header section did */
 
 /* One record of rl_capture_ring: a request line and the values of the
- * listener's header names, from a flow's first data segment. */
+ * listener's header names, from a flow's first data segment. Fixed size;
+ * the bytes of method, path and each value past their lengths are left
+ * over from earlier records of the same CPU (the ring is the agent's). */
 struct rl_capture_record {
 	__u64 time_ns;              /* bpf_ktime_get_ns() (CLOCK_MONOTONIC) */
 	__u32 listener_id;

@@ -105,6 +105,7 @@ static __always_inline __u32 rl_cap_mask(__u32 v, __u32 mask)
 	asm volatile("" : "+r"(v));
 	return v & mask;
 }
+
 /* "HTTP/1." as a little-endian word: byte n is (RL_CAP_VERSION_WORD >> 8n). */
 #define RL_CAP_VERSION_WORD 0x2e312f50545448ULL
 
