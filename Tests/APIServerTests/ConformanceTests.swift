@@ -3,6 +3,7 @@ import APIStore
 import Foundation
 import JSONValue
 import Logging
+import NetLab
 import Testing
 
 /// The API semantics, in process (no HTTP): status codes and behaviours a

@@ -2,6 +2,7 @@
 import Foundation
 import JSONValue
 import NetAddress
+import NetLab
 import Reconciler
 import RouteletAPI
 import DataplaneModel

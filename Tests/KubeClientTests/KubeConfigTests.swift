@@ -1,5 +1,6 @@
 import Foundation
 import KubeClient
+import NetLab
 import Synchronization
 import Testing
 

@@ -1,6 +1,7 @@
 import Foundation
 import JSONValue
 import KubeClient
+import NetLab
 import Testing
 
 // MARK: - Helpers
