@@ -38,7 +38,7 @@ func routeTableYAML(_ name: String, routes: String = "- {destination: 10.0.0.0/8
         let scan = try ManifestDirectory.scan(FileManager.default.currentDirectoryPath + "/manifests/examples/gateway")
         #expect(scan.errors.isEmpty, "\(scan.errors)")
         let routes = scan.objects.keys.filter { $0.kind == "GatewayRoute" }.map(\.name).sorted()
-        #expect(routes == ["api", "api-tls", "checkout", "checkout-web", "dns", "lab-users", "shop", "users"])
+        #expect(routes == ["api", "api-tls", "checkout", "checkout-web", "dns", "lab-users", "logged-shop", "shop", "users"])
     }
 
     @Test func readsYAMLAndJSONMultiDocumentAndIgnoresOtherKinds() throws {

@@ -250,6 +250,33 @@ extension GatewayProgramTests {
         }
     }
 
+    @Test func anIPv6ListenersFirstSegmentIsCapturedWithTheClientsAddress() throws {
+        try withGateway { dataplane, front, _ in
+            let gateway = dataplane.gateway
+            try gateway.setBackend(9, BackendEntry(address: IPAddress("2001:db8:b::1")!, port: 8080, snatAddress: IPAddress("2001:db8:b::fe")),
+                                   isNew: true)
+            let key = ListenerKey(address: IPAddress("2001:db8:f::10")!, port: 80, proto: .tcp)
+            try gateway.setMaglev(listenerID: 1, slots: [UInt32](repeating: 9, count: 251))
+            try gateway.setCaptureNames(listenerID: 1, CaptureNames(["X-Region"]))
+            try gateway.setListener(key, ListenerEntry(id: 1, snat: true, maglevSize: 251, idleTimeoutSeconds: 3600, capture: true))
+            let ring = try gateway.openCaptureRing()
+            #expect(try dataplane.testRun(packet: tcp("2001:db8:c::10", 41000, to: "2001:db8:f::10", 80), ingressIfindex: front).verdict
+                    == TC_ACT_REDIRECT)
+            var data = Packet(from: "2001:db8:c::10", to: "2001:db8:f::10")
+            data.proto = 6
+            data.sourcePort = 41000
+            data.destinationPort = 80
+            data.tcpFlags = 0x18
+            data.payload = Array("GET /v6 HTTP/1.1\r\nX-Region: eu\r\n\r\n".utf8)
+            #expect(try dataplane.testRun(packet: data.bytes, ingressIfindex: front).verdict == TC_ACT_REDIRECT)
+            var records: [CaptureRecord] = []
+            _ = try ring.poll(timeoutMilliseconds: 0) { records.append($0) }
+            let record = try #require(records.first, "one record")
+            #expect(record.client == IPAddress("2001:db8:c::10") && record.clientPort == 41000 && record.backendID == 9)
+            #expect(String(decoding: record.path, as: UTF8.self) == "/v6" && record.values.map(\.bytes) == [Array("eu".utf8)])
+        }
+    }
+
     @Test func recordsAFullRingRefusesAreCountedAsLost() throws {
         let segment = Array("GET / HTTP/1.1\r\nX-One: 1\r\n\r\n".utf8)
         let capacity = Int(RL_CAPTURE_RING_SIZE) / (MemoryLayout<rl_capture_record>.size + 8)
