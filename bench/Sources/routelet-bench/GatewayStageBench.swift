@@ -29,6 +29,15 @@ struct GatewayStageBench: ParsableCommand {
     @Option(help: "sourceRanges in each of the allow and deny lists.")
     var ranges = 1000
 
+    @Option(help: "What to run, comma-separated: testrun (per packet), lab (new connections/s with capture on and off).")
+    var parts = "testrun,lab"
+
+    @Option(help: "Lab: alternating wrk runs per listener (capture off, capture on).")
+    var labRuns = 6
+
+    @Option(help: "Lab: seconds per wrk run.")
+    var labSeconds = 3
+
     struct Row: Codable {
         var name: String
         var netNs: Double
@@ -38,8 +47,16 @@ struct GatewayStageBench: ParsableCommand {
         var samples: [Double]
     }
 
+    struct LabRow: Codable {
+        var listener: String
+        var connectionsPerSecond: [Double]
+        var median: Double
+    }
+
     struct Result: Codable {
         var machine: MachineFacts
+        var lab: [LabRow] = []
+        var capturedLines = 0
         var repeatCount: Int
         var newFlowRepeat: Int
         var ranges: Int
@@ -55,7 +72,17 @@ struct GatewayStageBench: ParsableCommand {
         guard getuid() == 0 else { throw ValidationError("gateway-stage needs root (BPF, namespaces)") }
         let machine = MachineFacts.current()
         print("gateway-stage: commit \(machine.commit), \(machine.cpu), \(machine.cores) cores, kernel \(machine.kernel)")
+        let selected = Set(parts.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
+        var result = Result(machine: machine, repeatCount: repeatCount, newFlowRepeat: newFlowRepeat, ranges: ranges,
+                            request: Self.request, rows: [])
+        if selected.contains("testrun") { result.rows = try perPacket() }
+        if selected.contains("lab") { try measureLab(into: &result) }
+        try writeResult(result, name: "gateway-stage")
+    }
+
+    func perPacket() throws -> [Row] {
         print("  \(repeatCount) repetitions (new flows \(newFlowRepeat)) x \(samples) samples; request of \(Self.request.utf8.count) bytes")
+        print("  per packet (BPF_PROG_TEST_RUN)")
         var perCase: [String: [Double]] = [:]
         try GatewayBench.withTestRunLab("gwstage") { dataplane, pins in
             let maps = dataplane.maps, gateway = dataplane.gateway
@@ -162,7 +189,67 @@ struct GatewayStageBench: ParsableCommand {
         for row in rows {
             print("  \(padded(row.name))" + String(format: "%10.1f%10.1f%+10.1f", row.netNs, row.baselineNs, row.addedNs))
         }
-        try writeResult(Result(machine: machine, repeatCount: repeatCount, newFlowRepeat: newFlowRepeat, ranges: ranges,
-                               request: Self.request, rows: rows), name: "gateway-stage")
+        return rows
+    }
+
+    /// New TCP connections per second through two listeners of the same
+    /// agent to the same nginx backends, one with header capture of three
+    /// names (every connection's request carries them), alternating runs;
+    /// the agent writes the capture lines to a file.
+    func measureLab(into result: inout Result) throws {
+        for tool in ["wrk", "nginx"] where (try? Command.runAllowingFailure(["which", tool]))?.status != 0 {
+            throw ValidationError("\(tool) is missing: apt-get install wrk nginx (make bench installs them)")
+        }
+        let gatewayBench = try GatewayBench.parse(["--seconds", "\(labSeconds)"])
+        let lab = try GatewayLab(routeBack: true)
+        let id = "\(getpid())"
+        let pins = "/sys/fs/bpf/rlbench-stage-\(id)", work = NSTemporaryDirectory() + "rlbench-stage-\(id)"
+        var servers: [Command.Background] = []
+        var agent: RouteletProcess?
+        defer {
+            agent?.stop()
+            _ = try? Command.runAllowingFailure([routeletExecutable, "cleanup", "--netns", lab.gateway.name, "--bpffs-dir", pins])
+            Dataplane.removePins(in: pins)
+            servers.forEach { _ = $0.stop(signal: SIGKILL) }
+            lab.delete()
+            try? FileManager.default.removeItem(atPath: work)
+        }
+        try FileManager.default.createDirectory(atPath: "\(work)/manifests", withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: "\(work)/state", withIntermediateDirectories: true)
+        servers = try gatewayBench.startBackendServers(lab: lab, work: work)
+        try lab.client.sysctl("net.ipv4.tcp_syn_retries=2")
+        for backend in lab.backends { try backend.sysctl("net.ipv4.tcp_max_tw_buckets=0") }
+        try GatewayBench.manifest(name: "web", proto: "TCP", port: 80, backendPort: GatewayBench.httpPort)
+            .write(toFile: "\(work)/manifests/web.yaml", atomically: true, encoding: .utf8)
+        try GatewayBench.manifest(name: "web-logged", proto: "TCP", port: 82, backendPort: GatewayBench.httpPort)
+            .replacingOccurrences(of: "  rules:\n", with: "  accessLog: {headers: [X-User-Role, X-Region, User-Agent]}\n  rules:\n")
+            .write(toFile: "\(work)/manifests/web-logged.yaml", atomically: true, encoding: .utf8)
+        let accessLog = "\(work)/state/access.log"
+        agent = try RouteletProcess(namespace: lab.gateway, arguments: [
+            "agent", "--manifests", "\(work)/manifests", "--node-name", "bench", "--bpffs-dir", pins, "--state-dir", "\(work)/state",
+            "--resync-period", "10m", "--metrics-addr", "", "--gateway", "external", "--access-log", accessLog,
+        ])
+        try gatewayBench.waitForTables(pins: pins, listeners: 2, backends: 3, agent: agent!)
+        var samples: [String: [Double]] = [:]
+        print("  lab: new connections/s (wrk -t2 -c32 -d\(labSeconds)s, Connection: close, three headers), \(labRuns) runs each, alternating")
+        for run in 0..<labRuns {
+            for (name, port) in (run % 2 == 0 ? [("capture off", 80), ("capture on", 82)] : [("capture on", 82), ("capture off", 80)]) {
+                try GatewayBench.flushConntrack(pins: pins)
+                let arguments = ["wrk", "-t2", "-c32", "-d\(labSeconds)s", "--timeout", "2s", "-H", "Connection: close",
+                                 "-H", "X-User-Role: admin", "-H", "X-Region: eu-west-1", "http://\(GatewayLab.listener):\(port)/"]
+                let output = try lab.client.run(arguments)
+                let rate = GatewayBench.WrkReport(output).requestsPerSecond ?? 0
+                samples[name, default: []].append(rate)
+                print(String(format: "  %@ run %d: %.0f conn/s", name, run + 1, rate))
+            }
+        }
+        Thread.sleep(forTimeInterval: 0.5)
+        result.capturedLines = ((try? String(contentsOfFile: accessLog, encoding: .utf8)) ?? "").split(separator: "\n").count
+        for name in ["capture off", "capture on"] {
+            result.lab.append(LabRow(listener: name, connectionsPerSecond: samples[name]!, median: median(samples[name]!)))
+        }
+        let off = median(samples["capture off"]!), on = median(samples["capture on"]!)
+        print(String(format: "  median: capture off %.0f conn/s, on %.0f conn/s: on/off %.3f; %d capture lines written",
+                     off, on, on / off, result.capturedLines))
     }
 }
