@@ -24,7 +24,7 @@ build: deps
 
 # The BPF objects alone, in bpf/build/, for bpftool or tc.
 bpf:
-	$(MAKE) -C bpf PROGRAMS="router bench_router bench_gateway bench_empty bench_fib"
+	$(MAKE) -C bpf PROGRAMS="router router_nocapture bench_router bench_gateway bench_empty bench_fib"
 
 test: build validate-manifests
 	@scripts/require-root.sh "make test"

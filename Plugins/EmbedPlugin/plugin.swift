@@ -4,7 +4,7 @@ import PackagePlugin
 /// Embeds what a target needs at run time into its binary, so that a plain
 /// `swift build` yields a binary that finds everything: the BPF programs of
 /// bpf/ (compiled by bpf/Makefile, which holds every compiler flag; the
-/// Dataplane gets the router, the benchmark its baselines, DataplaneTests the
+/// Dataplane gets the router, with and without header capture, the benchmark its baselines, DataplaneTests the
 /// benchmark's router for BPF_PROG_TEST_RUN with repeat), and for the API
 /// server the CRDs of crds/.
 @main
@@ -16,7 +16,7 @@ struct EmbedPlugin: BuildToolPlugin {
         let programs = switch target.name {
         case "routelet-bench": "bench_router bench_gateway bench_empty bench_fib"
         case "DataplaneTests": "bench_router"
-        default: "router"
+        default: "router router_nocapture"
         }
         let sources = try FileManager.default
             .subpathsOfDirectory(atPath: bpfDirectory.path)

@@ -27,12 +27,6 @@
 #ifndef RL_CAPTURE_H
 #define RL_CAPTURE_H
 
-/* Records for the agent (CaptureLogService). */
-struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, RL_CAPTURE_RING_SIZE);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} rl_capture_ring SEC(".maps");
 
 /* listener id -> the header names to capture. */
 struct {
@@ -81,6 +75,18 @@ struct {
 	__type(value, struct rl_capture_scratch);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);   /* so that a restart reuses the program: same maps */
 } rl_capture_scratch SEC(".maps");
+
+/* Built without capture (router_nocapture.bpf.c, for kernels without the
+ * ring buffer or bpf_loop), the program keeps the maps above, so that both
+ * builds share one set of pins, and has neither the ring nor the parser. */
+#ifndef RL_NO_CAPTURE
+
+/* Records for the agent (CaptureLogService). */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, RL_CAPTURE_RING_SIZE);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} rl_capture_ring SEC(".maps");
 
 enum rl_capture_state {
 	RL_CAP_METHOD,
@@ -389,4 +395,5 @@ static __always_inline void rl_capture(struct __sk_buff *skb, const struct rl_fl
 		rl_capture_count(e->listener_id, 1, 0, 0);
 }
 
+#endif /* !RL_NO_CAPTURE */
 #endif /* RL_CAPTURE_H */

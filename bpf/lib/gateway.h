@@ -663,8 +663,10 @@ static __always_inline int rl_gateway_stage(struct __sk_buff *skb, __u32 table_i
 		e->last_seen_ns = now;
 		if (flow->proto == IPPROTO_TCP && (flow->tcp_flags & 0x05))   /* FIN or RST */
 			rl_ct_close(e, flow);
+#ifndef RL_NO_CAPTURE
 		if (e->flags & RL_CT_CAPTURE)
 			rl_capture(skb, flow, e, now);
+#endif
 		return rl_gw_forward(skb, table_id, flow, e, 0);
 	}
 	if (e && (e->flags & RL_CT_REPLY))
