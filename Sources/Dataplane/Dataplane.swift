@@ -23,16 +23,39 @@ public final class Dataplane {
     public let restored: Bool
     /// The kernel's id of the router program this data plane attaches.
     public let programID: UInt32
+    /// Whether the loaded program captures header elements of TCP listeners
+    /// (`accessLog.headers`); false with ``HeaderCapture/off`` and on
+    /// kernels without the ring buffer (5.8) or `bpf_loop` (5.17).
+    public let capturesHeaders: Bool
+
+    /// Which build of the router program to load.
+    public enum HeaderCapture: String, Sendable, CaseIterable {
+        /// The program with header capture when the kernel can run it, the
+        /// one without otherwise.
+        case auto
+        /// The program without header capture, whatever the kernel.
+        case off
+    }
+
+    /// Whether this kernel has what header capture needs: the ring buffer
+    /// map (5.8) and the `bpf_loop` helper in TC programs (5.17).
+    public static var kernelCanCaptureHeaders: Bool {
+        libbpf_probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, nil) == 1
+            && libbpf_probe_bpf_helper(BPF_PROG_TYPE_SCHED_CLS, BPF_FUNC_loop, nil) == 1
+    }
 
     /// The router program's pin, beside the maps'.
     public static let programPin = "prog_rl_router"
 
     /// Every fixed pin routelet makes in its directory: the maps and the
     /// program. Maglev tables add `GatewayMaps.maglevPinPrefix` + listener id.
-    public static let pinNames = mapNames + [programPin]
+    public static let pinNames = mapNames(capturingHeaders: true) + [programPin]
 
-    /// Every map the program declares.
-    static let mapNames = RouterMaps.names + GatewayMaps.names
+    /// Every map the program declares; the build without header capture
+    /// has no ring.
+    static func mapNames(capturingHeaders: Bool) -> [String] {
+        RouterMaps.names + GatewayMaps.names + (capturingHeaders ? [GatewayMaps.captureRingName] : [])
+    }
 
     /// The names of every pin now in `directory` that routelet made: the
     /// fixed ones and the Maglev tables.
@@ -56,20 +79,28 @@ public final class Dataplane {
 
     /// Loads the router program embedded in this binary and opens (or
     /// creates) its pinned maps under `pinDirectory`, mounting a bpffs there
-    /// when there is none.
-    public init(pinDirectory: String = BPFFS.defaultDirectory) throws(BPFError) {
+    /// when there is none. `headerCapture` picks the build: with header
+    /// capture when the kernel can run it (`.auto`), or without.
+    public init(pinDirectory: String = BPFFS.defaultDirectory, headerCapture: HeaderCapture = .auto) throws(BPFError) {
         try BPFFS.prepare(pinDirectory)
-        let existing = Self.mapNames.filter { FileManager.default.fileExists(atPath: "\(pinDirectory)/\($0)") }
+        capturesHeaders = headerCapture == .auto && Self.kernelCanCaptureHeaders
+        let mapNames = Self.mapNames(capturingHeaders: capturesHeaders)
+        let existing = mapNames.filter { FileManager.default.fileExists(atPath: "\(pinDirectory)/\($0)") }
         if existing.contains("rl_meta") {
             // Refuse maps of another ABI before libbpf reuses any of them.
             _ = try RouterMaps.openPinned(directory: pinDirectory)
         }
 
-        let object = try BPFObject(base64: BPFObjects.router, name: "routelet", pinRoot: pinDirectory)
+        let object = try BPFObject(
+            base64: capturesHeaders ? BPFObjects.router : BPFObjects.router_nocapture, name: "routelet", pinRoot: pinDirectory)
         self.object = object
+        if !capturesHeaders {
+            // An earlier build's ring has no writer now: readers are to find none.
+            unlink("\(pinDirectory)/\(GatewayMaps.captureRingName)")
+        }
 
         var descriptors: [String: FileDescriptor] = [:]
-        for name in Self.mapNames { descriptors[name] = try object.mapFD(name) }
+        for name in mapNames { descriptors[name] = try object.mapFD(name) }
         maps = try RouterMaps(descriptors: descriptors)
         gateway = try GatewayMaps(descriptors: descriptors, pinDirectory: pinDirectory, writes: maps.writes)
         try maps.recordABIVersion()
@@ -88,7 +119,7 @@ public final class Dataplane {
             programID = loaded.id
         }
         self.pinDirectory = pinDirectory
-        restored = existing.count == Self.mapNames.count
+        restored = existing.count == mapNames.count
     }
 
     deinit {

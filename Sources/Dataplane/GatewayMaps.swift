@@ -15,12 +15,15 @@ import Glibc
 /// CAP_SYS_ADMIN, which the agent does not have; the pin lets it (and
 /// `bpftool`) read a table back.
 public struct GatewayMaps: Sendable {
-    /// The pinned names of the fixed maps.
+    /// The pinned names of the fixed maps, but for the capture ring.
     public static let names = [
         "rl_listeners", "rl_backends", "rl_maglev", "rl_conntrack", "rl_listener_stats", "rl_backend_stats",
         "rl_sources_v4", "rl_sources_v6", "rl_rate_buckets", "rl_listener_refusals",
-        "rl_capture_ring", "rl_capture_names", "rl_capture_stats", "rl_capture_scratch",
+        "rl_capture_names", "rl_capture_stats", "rl_capture_scratch",
     ]
+    /// The ring of header-capture records, which only the program with
+    /// header capture has (``Dataplane/capturesHeaders``).
+    public static let captureRingName = "rl_capture_ring"
     /// The pins of Maglev tables start with this, followed by the listener id.
     public static let maglevPinPrefix = "rl_maglev_"
 
@@ -36,8 +39,9 @@ public struct GatewayMaps: Sendable {
     let refusals: PerCPUMap<UInt32, rl_refusals>
     let captureNames: BPFMap<UInt32, rl_capture_names>
     let captureStats: PerCPUMap<UInt32, rl_capture_counter>
-    /// The ring of header-capture records (``CaptureRing`` reads it).
-    let captureRing: FileDescriptor
+    /// The ring of header-capture records (``CaptureRing`` reads it); nil
+    /// when the program was built without header capture.
+    let captureRing: FileDescriptor?
     let pinDirectory: String
     let writes: WriteCounter
 
@@ -57,13 +61,16 @@ public struct GatewayMaps: Sendable {
         refusals = try PerCPUMap(name: "rl_listener_refusals", fd: fd("rl_listener_refusals"), writes: writes)
         captureNames = BPFMap(name: "rl_capture_names", fd: fd("rl_capture_names"), writes: writes)
         captureStats = try PerCPUMap(name: "rl_capture_stats", fd: fd("rl_capture_stats"), writes: writes)
-        captureRing = fd("rl_capture_ring")
+        captureRing = descriptors[Self.captureRingName]
     }
 
     /// Reopens the maps pinned in `directory` by the agent (for `routelet
     /// dump` and the metrics), sharing `router`'s write counter.
     public static func openPinned(directory: String, router: RouterMaps) throws(BPFError) -> GatewayMaps {
-        try GatewayMaps(descriptors: try RouterMaps.openPins(names, directory: directory), pinDirectory: directory, writes: router.writes)
+        var descriptors = try RouterMaps.openPins(names, directory: directory)
+        let ring = bpf_obj_get("\(directory)/\(captureRingName)")
+        if ring >= 0 { descriptors[captureRingName] = FileDescriptor(owning: ring) }
+        return try GatewayMaps(descriptors: descriptors, pinDirectory: directory, writes: router.writes)
     }
 
     // MARK: Listeners
@@ -155,7 +162,12 @@ public struct GatewayMaps: Sendable {
 
     /// Opens the ring of capture records for reading.
     public func openCaptureRing() throws(BPFError) -> CaptureRing {
-        try CaptureRing(fd: captureRing.rawValue)
+        guard let captureRing else {
+            throw BPFError(
+                operation: "open", object: "\(pinDirectory)/\(Self.captureRingName)", errno: ENOENT,
+                hint: "the data plane runs the router program without header capture (a kernel without the ring buffer or bpf_loop, or --header-capture off)")
+        }
+        return try CaptureRing(fd: captureRing.rawValue)
     }
 
     // MARK: Backends

@@ -31,12 +31,13 @@ struct Frame: CustomStringConvertible {
     var description: String { "\(source):\(sourcePort) -> \(destination):\(destinationPort) ttl \(ttl)" }
 }
 
-func tcp(_ from: String, _ sport: UInt16, to: String, _ dport: UInt16, flags: UInt8 = 0x02) -> [UInt8] {
+func tcp(_ from: String, _ sport: UInt16, to: String, _ dport: UInt16, flags: UInt8 = 0x02, payload: [UInt8] = []) -> [UInt8] {
     var packet = Packet(from: from, to: to)
     packet.proto = 6
     packet.sourcePort = sport
     packet.destinationPort = dport
     packet.tcpFlags = flags
+    packet.payload = payload
     return packet.bytes
 }
 
@@ -62,12 +63,14 @@ private func udp(_ from: String, _ sport: UInt16, to: String, _ dport: UInt16, z
     /// The lab: `front` (client side) and `back` (backends, 192.0.2.0/24
     /// on-link, forwarding on for the FIB lookup), the data plane, and the
     /// gateway stage bound to both interfaces.
-    func withGateway(_ body: (Dataplane, _ front: UInt32, _ back: UInt32) throws -> Void) throws {
-        try withGatewayNamespace { dataplane, front, back, _ in try body(dataplane, front, back) }
+    func withGateway(headerCapture: Dataplane.HeaderCapture = .auto,
+                     _ body: (Dataplane, _ front: UInt32, _ back: UInt32) throws -> Void) throws {
+        try withGatewayNamespace(headerCapture: headerCapture) { dataplane, front, back, _ in try body(dataplane, front, back) }
     }
 
     /// As ``withGateway(_:)``, with the namespace (to run servers in).
-    private func withGatewayNamespace(_ body: (Dataplane, _ front: UInt32, _ back: UInt32, NetworkNamespace) throws -> Void) throws {
+    private func withGatewayNamespace(headerCapture: Dataplane.HeaderCapture = .auto,
+                                      _ body: (Dataplane, _ front: UInt32, _ back: UInt32, NetworkNamespace) throws -> Void) throws {
         let pins = try TestPins()
         defer { pins.remove() }
         let lab = try TestNamespaces(["gwprog"])
@@ -83,7 +86,7 @@ private func udp(_ from: String, _ sport: UInt16, to: String, _ dport: UInt16, z
         try ns.sysctl("net.ipv4.conf.all.forwarding=1")
         try ns.sysctl("net.ipv6.conf.all.forwarding=1")
         try ns.enter {
-            let dataplane = try Dataplane(pinDirectory: pins.directory)
+            let dataplane = try Dataplane(pinDirectory: pins.directory, headerCapture: headerCapture)
             let front = try #require(Interfaces.index(of: "front"))
             let back = try #require(Interfaces.index(of: "back"))
             try dataplane.maps.bind(ifindex: front, table: 0, gateway: true)

@@ -127,13 +127,8 @@ extension GatewayProgramTests {
             let port = firstPort + UInt16(index)
             ports.append(port)
             #expect(try dataplane.testRun(packet: tcp(client, port, to: vip, 80), ingressIfindex: front).verdict == TC_ACT_REDIRECT)
-            var data = Packet(from: client, to: vip)
-            data.proto = 6
-            data.sourcePort = port
-            data.destinationPort = 80
-            data.tcpFlags = 0x18   // PSH, ACK
-            data.payload = segment
-            #expect(try dataplane.testRun(packet: data.bytes, ingressIfindex: front).verdict == TC_ACT_REDIRECT)
+            #expect(try dataplane.testRun(packet: dataSegment(client, port, to: vip, segment), ingressIfindex: front).verdict
+                    == TC_ACT_REDIRECT)
         }
         var records: [CaptureRecord] = []
         while try ring.poll(timeoutMilliseconds: 0, { records.append($0) }) > 0 {}
@@ -142,6 +137,11 @@ extension GatewayProgramTests {
     }
 
     private func request(_ text: String) -> [UInt8] { Array(text.utf8) }
+
+    /// A data segment (PSH, ACK) of the flow from `from`:`port` to port 80.
+    func dataSegment(_ from: String, _ port: UInt16, to: String, _ payload: [UInt8]) -> [UInt8] {
+        tcp(from, port, to: to, 80, flags: 0x18, payload: payload)
+    }
 
     @Test func theCaptureParserFindsTheListedHeadersInAnyCaseAndOrderAndNothingInWhatIsNotHTTP() throws {
         let names = ["X-User-Role", "X-Region", "User-Agent"]
@@ -226,14 +226,9 @@ extension GatewayProgramTests {
             // A later segment of a flow that was read: no record, the flag is gone.
             let entries = try dataplane.gateway.conntrackEntries().filter { !$0.isReply }
             let flow = try #require(entries.first)
-            var later = Packet(from: client, to: vip)
-            later.proto = 6
-            later.sourcePort = flow.arriving.sourcePort
-            later.destinationPort = 80
-            later.tcpFlags = 0x18
-            later.payload = segment
             let ring = try dataplane.gateway.openCaptureRing()
-            #expect(try dataplane.testRun(packet: later.bytes, ingressIfindex: front).verdict == TC_ACT_REDIRECT)
+            #expect(try dataplane.testRun(packet: dataSegment(client, flow.arriving.sourcePort, to: vip, segment), ingressIfindex: front)
+                .verdict == TC_ACT_REDIRECT)
             #expect(try ring.poll(timeoutMilliseconds: 0, { _ in }) == 0)
             // New names: the next flow captures them, under the new digest.
             let (second, counter) = try captured([segment], names: ["X-Two", "X-One"], dataplane: dataplane, front: front, firstPort: 30000)
@@ -244,8 +239,8 @@ extension GatewayProgramTests {
             let key = ListenerKey(address: IPAddress(vip)!, port: 80, proto: .tcp)
             try dataplane.gateway.setListener(key, ListenerEntry(id: 5, snat: true, maglevSize: 251, idleTimeoutSeconds: 3600))
             #expect(try dataplane.testRun(packet: tcp(client, 50001, to: vip, 80), ingressIfindex: front).verdict == TC_ACT_REDIRECT)
-            later.sourcePort = 50001
-            #expect(try dataplane.testRun(packet: later.bytes, ingressIfindex: front).verdict == TC_ACT_REDIRECT)
+            #expect(try dataplane.testRun(packet: dataSegment(client, 50001, to: vip, segment), ingressIfindex: front).verdict
+                    == TC_ACT_REDIRECT)
             #expect(try ring.poll(timeoutMilliseconds: 0, { _ in }) == 0)
         }
     }
@@ -262,13 +257,8 @@ extension GatewayProgramTests {
             let ring = try gateway.openCaptureRing()
             #expect(try dataplane.testRun(packet: tcp("2001:db8:c::10", 41000, to: "2001:db8:f::10", 80), ingressIfindex: front).verdict
                     == TC_ACT_REDIRECT)
-            var data = Packet(from: "2001:db8:c::10", to: "2001:db8:f::10")
-            data.proto = 6
-            data.sourcePort = 41000
-            data.destinationPort = 80
-            data.tcpFlags = 0x18
-            data.payload = Array("GET /v6 HTTP/1.1\r\nX-Region: eu\r\n\r\n".utf8)
-            #expect(try dataplane.testRun(packet: data.bytes, ingressIfindex: front).verdict == TC_ACT_REDIRECT)
+            let segment = dataSegment("2001:db8:c::10", 41000, to: "2001:db8:f::10", Array("GET /v6 HTTP/1.1\r\nX-Region: eu\r\n\r\n".utf8))
+            #expect(try dataplane.testRun(packet: segment, ingressIfindex: front).verdict == TC_ACT_REDIRECT)
             var records: [CaptureRecord] = []
             _ = try ring.poll(timeoutMilliseconds: 0) { records.append($0) }
             let record = try #require(records.first, "one record")
@@ -287,16 +277,50 @@ extension GatewayProgramTests {
             for index in 0..<(capacity + 50) {
                 let port = UInt16(1024 + index)
                 _ = try dataplane.testRun(packet: tcp(client, port, to: vip, 80), ingressIfindex: front)
-                var data = Packet(from: client, to: vip)
-                data.proto = 6
-                data.sourcePort = port
-                data.destinationPort = 80
-                data.tcpFlags = 0x18
-                data.payload = segment
-                #expect(try dataplane.testRun(packet: data.bytes, ingressIfindex: front).verdict == TC_ACT_REDIRECT)
+                #expect(try dataplane.testRun(packet: dataSegment(client, port, to: vip, segment), ingressIfindex: front).verdict
+                        == TC_ACT_REDIRECT)
             }
             let counter = try gateway.captureCounter(5)
             #expect(counter.lost >= 50 && counter.records + counter.lost == UInt64(capacity + 50), "\(counter), capacity \(capacity)")
+        }
+    }
+
+    @Test func theBuildWithoutCaptureServesACaptureListenerOverTheSamePinsAndTheBuildsReplaceEachOther() throws {
+        let segment = Array("GET / HTTP/1.1\r\nX-One: 1\r\n\r\n".utf8)
+        try withGateway(headerCapture: .off) { dataplane, front, _ in
+            let pins = dataplane.pinDirectory
+            let ring = "\(pins)/\(GatewayMaps.captureRingName)"
+            #expect(!dataplane.capturesHeaders && !FileManager.default.fileExists(atPath: ring))
+            #expect(throws: BPFError.self) { try dataplane.gateway.openCaptureRing() }
+            // A listener flagged for capture (as an earlier build left it) is served, and nothing is parsed.
+            let gateway = dataplane.gateway
+            let key = ListenerKey(address: IPAddress(vip)!, port: 80, proto: .tcp)
+            let ids = try setBackends(gateway, backends, snat: node)
+            try gateway.setMaglev(listenerID: 5, slots: (0..<251).map { ids[$0 % 3] })
+            try gateway.resetListenerCounter(5)
+            try gateway.setCaptureNames(listenerID: 5, CaptureNames(["X-One"]))
+            try gateway.setListener(key, ListenerEntry(id: 5, snat: true, maglevSize: 251, idleTimeoutSeconds: 3600, capture: true))
+            #expect(try dataplane.testRun(packet: tcp(client, 20000, to: vip, 80), ingressIfindex: front).verdict == TC_ACT_REDIRECT)
+            #expect(try dataplane.testRun(packet: dataSegment(client, 20000, to: vip, segment), ingressIfindex: front).verdict
+                    == TC_ACT_REDIRECT)
+            #expect(try gateway.captureCounter(5) == .zero)
+            let served = try gateway.listenerCounter(5)
+            #expect(served.flows == 1 && served.packets == 2, "\(served)")
+
+            // A restart of the same build reuses its program and every map.
+            let again = try Dataplane(pinDirectory: pins, headerCapture: .off)
+            #expect(again.programID == dataplane.programID && again.restored)
+            // The build with capture replaces it over the same maps (the listener stays) and adds the ring...
+            let capturing = try Dataplane(pinDirectory: pins)
+            #expect(capturing.capturesHeaders && capturing.programID != dataplane.programID && !capturing.restored)
+            #expect(FileManager.default.fileExists(atPath: ring))
+            #expect(try capturing.gateway.allListeners()[key] != nil)
+            #expect(try capturing.attach(ifindex: front) == .attached)
+            #expect(try dataplane.attach(ifindex: front) == .replaced)
+            // ...and going back removes the ring, which nothing writes any more.
+            let without = try Dataplane(pinDirectory: pins, headerCapture: .off)
+            #expect(without.programID != capturing.programID && !FileManager.default.fileExists(atPath: ring))
+            #expect(try GatewayMaps.openPinned(directory: pins, router: without.maps).captureRing == nil)
         }
     }
 }
