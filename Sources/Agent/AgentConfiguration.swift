@@ -18,10 +18,14 @@ public struct AgentConfiguration: Sendable {
     /// The mark, table and rule priority that hand HTTP/HTTPS listener
     /// traffic to the local gateway.
     public var localDelivery: LocalDeliverySettings
+    /// Which build of the router program to load (with header capture when
+    /// the kernel can run it, or without).
+    public var headerCapture: Dataplane.HeaderCapture
 
     public init(nodeName: String, nodeLabels: [String: String] = [:], pinDirectory: String = BPFFS.defaultDirectory,
                 resyncPeriod: Duration = .seconds(30), stateDirectory: String? = nil, agentVersion: String = "dev",
-                gatewayDirectory: String? = nil, localDelivery: LocalDeliverySettings = .default) {
+                gatewayDirectory: String? = nil, localDelivery: LocalDeliverySettings = .default,
+                headerCapture: Dataplane.HeaderCapture = .auto) {
         self.nodeName = nodeName
         self.nodeLabels = nodeLabels
         self.pinDirectory = pinDirectory
@@ -30,5 +34,6 @@ public struct AgentConfiguration: Sendable {
         self.agentVersion = agentVersion
         self.gatewayDirectory = gatewayDirectory
         self.localDelivery = localDelivery
+        self.headerCapture = headerCapture
     }
 }

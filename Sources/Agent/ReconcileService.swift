@@ -75,9 +75,10 @@ public struct ReconcileService: Service {
                 }
                 group.addTask {
                     // The data plane is opened and used by this task alone.
-                    let dataplane = try Dataplane(pinDirectory: configuration.pinDirectory)
+                    let dataplane = try Dataplane(pinDirectory: configuration.pinDirectory, headerCapture: configuration.headerCapture)
                     logger.info("data plane opened", metadata: [
                         "bpffs": "\(configuration.pinDirectory)", "restored": "\(dataplane.restored)", "abi": "\(DataplaneABI.version)",
+                        "headerCapture": "\(dataplane.capturesHeaders)",
                     ])
                     var loop = Loop(configuration: configuration, source: source, facts: facts, publisher: publisher,
                                     health: health, restoredAt: dataplane.restored ? Date().ISO8601Format() : nil, logger: logger)
@@ -158,6 +159,7 @@ public struct ReconcileService: Service {
 
             var node = try facts.read()
             node.name = configuration.nodeName
+            node.canCaptureHeaders = dataplane.capturesHeaders
             node.labels = snapshot.nodeLabels ?? configuration.nodeLabels
             let compilation = Compiler.compile(tables: snapshot.tables, node: node)
             for verdict in compilation.verdicts { tableNames[verdict.tableID] = verdict.name }

@@ -123,6 +123,7 @@ public struct Problem: Error, Hashable, Sendable, CustomStringConvertible {
         case tooManyListeners = "TooManyListeners"
         case tooManySourceRanges = "TooManySourceRanges"
         case unsupportedField = "UnsupportedField"
+        case headerCaptureUnsupported = "HeaderCaptureUnsupported"
         case gatewayNotServing = "GatewayNotServing"
         case invalidCertificateRef = "InvalidCertificateRef"
     }

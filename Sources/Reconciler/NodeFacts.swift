@@ -41,6 +41,9 @@ public struct NodeFacts: Hashable, Sendable {
     /// The same addresses with their interface and prefix (empty when the
     /// provider does not know them: then SNAT uses any address of the family).
     public var interfaceAddresses: [InterfaceAddress]
+    /// Whether the node's data plane captures header elements of TCP
+    /// listeners (the router program with the ring buffer and bpf_loop).
+    public var canCaptureHeaders = true
 
     public init(name: String, labels: [String: String] = [:], links: [Link] = [], addresses: Set<IPAddress> = [],
                 interfaceAddresses: [InterfaceAddress] = []) {

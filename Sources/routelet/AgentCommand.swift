@@ -127,6 +127,13 @@ struct AgentOptions: ParsableArguments {
         """, valueName: "path"))
     var accessLog = "-"
 
+    @Option(help: ArgumentHelp("""
+        Header elements of TCP listeners (accessLog.headers) logged from eBPF: `auto` loads the router program with \
+        header capture when the kernel has the ring buffer (5.8) and bpf_loop (5.17), the one without otherwise; \
+        `off` always loads the one without (such listeners then report HeaderCaptureUnsupported and are still served).
+        """, valueName: "mode"))
+    var headerCapture: Dataplane.HeaderCapture = .auto
+
     @Option(help: ArgumentHelp("With --gateway child: where the gateway serves its /metrics (\"\" turns it off).", valueName: "[host]:port"))
     var gatewayMetricsAddr = ":9478"
 
@@ -181,7 +188,7 @@ struct AgentOptions: ParsableArguments {
     func configuration(nodeLabels: [String: String] = [:]) -> AgentConfiguration {
         AgentConfiguration(nodeName: resolvedNodeName, nodeLabels: nodeLabels, pinDirectory: bpffsDirectory,
                            resyncPeriod: resyncPeriod.duration, stateDirectory: stateDir, agentVersion: RouteletVersion.string,
-                           gatewayDirectory: resolvedGatewayDirectory)
+                           gatewayDirectory: resolvedGatewayDirectory, headerCapture: headerCapture)
     }
 
     var resolvedGatewayDirectory: String { gatewayDir ?? (stateDir as NSString).appendingPathComponent("gateway") }
@@ -190,13 +197,17 @@ struct AgentOptions: ParsableArguments {
     /// (TCP listeners' accessLog.headers) into --access-log, and with
     /// --gateway child the service that keeps `routelet gateway` running.
     func gatewayServices(health: AgentHealth, logger: Logger) -> [ServiceGroupConfiguration.ServiceConfiguration] {
-        let capture = ServiceGroupConfiguration.ServiceConfiguration(
-            service: CaptureLogService(pinDirectory: bpffsDirectory, accessLog: accessLog == "-" ? .standardOutput : .file(accessLog),
-                                       health: health, logger: logger))
-        guard gateway == .child else { return [capture] }
+        // Without header capture (--header-capture off, or a kernel that
+        // cannot run it) the program writes no ring: nothing to read.
+        let capture: [ServiceGroupConfiguration.ServiceConfiguration] =
+            headerCapture == .auto && Dataplane.kernelCanCaptureHeaders
+            ? [.init(service: CaptureLogService(pinDirectory: bpffsDirectory, accessLog: accessLog == "-" ? .standardOutput : .file(accessLog),
+                                                health: health, logger: logger))]
+            : []
+        guard gateway == .child else { return capture }
         let arguments = ["gateway", "--snapshot-dir", resolvedGatewayDirectory, "--access-log", accessLog,
                          "--metrics-addr", gatewayMetricsAddr, "--log-format", logFormat.format.rawValue, "--log-level", logLevel]
-        return [capture, .init(service: GatewaySupervisor(executable: GatewaySupervisor.currentExecutable(), arguments: arguments,
+        return capture + [.init(service: GatewaySupervisor(executable: GatewaySupervisor.currentExecutable(), arguments: arguments,
                                                           directory: URL(fileURLWithPath: resolvedGatewayDirectory), logger: logger))]
     }
 
@@ -258,6 +269,8 @@ struct DurationArgument: ExpressibleByArgument, Sendable {
 enum GatewayMode: String, ExpressibleByArgument, CaseIterable, Sendable {
     case child, external
 }
+
+extension Dataplane.HeaderCapture: ExpressibleByArgument {}
 
 struct LogFormatArgument: ExpressibleByArgument, Sendable {
     var format: LogFormat

@@ -257,6 +257,18 @@ private let listenerKey = ListenerKey(address: IPAddress("198.51.100.10")!, port
         #expect(problems.map(\.reason) == [.unsupportedField] && problems.first?.message.contains(long) == true, "\(problems)")
     }
 
+    @Test func aNodeWithoutHeaderCaptureServesTheListenerAndSaysItsHeadersAreNotLogged() throws {
+        let backends = "    - {addresses: [192.0.2.21], port: 8080}"
+        let logged = try gatewayRoute(tcpRoute("logged", extra: "  accessLog: {headers: [X-User-Role]}", backends: backends))
+        var node = gatewayNode()
+        node.canCaptureHeaders = false
+        let result = GatewayCompiler.compile(routes: [logged], endpoints: EndpointIndex(), node: node)
+        let listener = try #require(result.listeners[ListenerKey(address: IPAddress("198.51.100.10")!, port: 80, proto: .tcp)])
+        #expect(listener.capture == nil && !listener.backends.isEmpty)
+        let problems = result.verdicts.first?.problems ?? []
+        #expect(problems.map(\.reason) == [.headerCaptureUnsupported], "\(problems)")
+    }
+
     @Test func captureNamesAreWrittenBeforeTheListenerFlagAndRemovedAfterIt() throws {
         let backends = "    - {addresses: [192.0.2.21], port: 8080}"
         var desired = DesiredDataplane()
