@@ -86,9 +86,9 @@ public struct MetricsServer: Service {
         let application = Application(router: router, configuration: .init(address: .hostname(host, port: port), serverName: "routelet-metrics"),
                                       logger: logger)
         logger.info("metrics listening", metadata: ["address": "\(host):\(port)"])
-        try await cancelWhenGracefulShutdown {
-            try await application.run()
-        }
+        // Hummingbird drains on the group's graceful shutdown by itself
+        // (scrapes are short); cancelling it instead logs errors.
+        try await application.run()
     }
 
     /// The kernel's counters, read at scrape time, in Prometheus text format.

@@ -43,69 +43,76 @@ public struct ReconcileService: Service {
         let (triggers, continuation) = AsyncStream.makeStream(of: Trigger.self, bufferingPolicy: .bufferingNewest(1))
         continuation.yield(.start)
 
-        try await cancelWhenGracefulShutdown {
-            try await withThrowingDiscardingTaskGroup { group in
-                group.addTask { [source] in
-                    try await source.watch { continuation.yield(.tables) }
+        // A graceful shutdown cancels the loop's tasks, whose sleeps then
+        // throw CancellationError: that is the way out, not a failure (the
+        // process exits 0 on SIGTERM).
+        do {
+            try await cancelWhenGracefulShutdown { try await runLoop(triggers: triggers, continuation: continuation) }
+        } catch is CancellationError where Task.isShuttingDownGracefully {}
+        continuation.finish()
+        logger.info("agent stopped; the data plane stays as it is")
+    }
+
+    private func runLoop(triggers: AsyncStream<Trigger>, continuation: AsyncStream<Trigger>.Continuation) async throws {
+        try await withThrowingDiscardingTaskGroup { group in
+            group.addTask { [source] in
+                try await source.watch { continuation.yield(.tables) }
+            }
+            group.addTask { [facts] in
+                for await _ in facts.changes() { continuation.yield(.links) }
+            }
+            group.addTask { [configuration] in
+                while !Task.isCancelled {
+                    try await Task.sleep(for: configuration.resyncPeriod)
+                    continuation.yield(.resync)
                 }
-                group.addTask { [facts] in
-                    for await _ in facts.changes() { continuation.yield(.links) }
-                }
-                group.addTask { [configuration] in
-                    while !Task.isCancelled {
-                        try await Task.sleep(for: configuration.resyncPeriod)
-                        continuation.yield(.resync)
-                    }
-                }
-                if let publisher {
-                    group.addTask { try await publisher.run() }
-                }
-                if let directory = configuration.gatewayDirectory {
-                    // What the gateway serves is part of the status: look again when it reports.
-                    group.addTask {
-                        let url = URL(fileURLWithPath: directory)
-                        var last = GatewayServingStatus.load(from: url)
-                        while !Task.isCancelled {
-                            try await Task.sleep(for: .milliseconds(250))
-                            let now = GatewayServingStatus.load(from: url)
-                            if now != last { continuation.yield(.gateway) }
-                            last = now
-                        }
-                    }
-                }
+            }
+            if let publisher {
+                group.addTask { try await publisher.run() }
+            }
+            if let directory = configuration.gatewayDirectory {
+                // What the gateway serves is part of the status: look again when it reports.
                 group.addTask {
-                    // The data plane is opened and used by this task alone.
-                    let dataplane = try Dataplane(pinDirectory: configuration.pinDirectory, headerCapture: configuration.headerCapture)
-                    logger.info("data plane opened", metadata: [
-                        "bpffs": "\(configuration.pinDirectory)", "restored": "\(dataplane.restored)", "abi": "\(DataplaneABI.version)",
-                        "headerCapture": "\(dataplane.capturesHeaders)",
-                    ])
-                    var loop = Loop(configuration: configuration, source: source, facts: facts, publisher: publisher,
-                                    health: health, restoredAt: dataplane.restored ? Date().ISO8601Format() : nil, logger: logger)
-                    // Failed passes: 100 ms doubling to 1 min.
-                    var backoff = Backoff(initial: .milliseconds(100), maximum: .seconds(60))
-                    for await trigger in triggers {
-                        let started = ContinuousClock.now
-                        do {
-                            try loop.pass(trigger: trigger, dataplane: dataplane)
-                            backoff.reset()
-                        } catch {
-                            AgentMetrics.pass(trigger: trigger.rawValue, ok: false, duration: .now - started)
-                            health?.failed()
-                            let delay = backoff.next()
-                            logger.error("pass failed; retrying", metadata: [
-                                "error": "\(error)", "attempt": "\(backoff.failures)", "retryIn": "\(delay)",
-                            ])
-                            loop.publishFailure(error)
-                            try await Task.sleep(for: delay)
-                            continuation.yield(.retry)
-                        }
+                    let url = URL(fileURLWithPath: directory)
+                    var last = GatewayServingStatus.load(from: url)
+                    while !Task.isCancelled {
+                        try await Task.sleep(for: .milliseconds(250))
+                        let now = GatewayServingStatus.load(from: url)
+                        if now != last { continuation.yield(.gateway) }
+                        last = now
+                    }
+                }
+            }
+            group.addTask {
+                // The data plane is opened and used by this task alone.
+                let dataplane = try Dataplane(pinDirectory: configuration.pinDirectory, headerCapture: configuration.headerCapture)
+                logger.info("data plane opened", metadata: [
+                    "bpffs": "\(configuration.pinDirectory)", "restored": "\(dataplane.restored)", "abi": "\(DataplaneABI.version)",
+                    "headerCapture": "\(dataplane.capturesHeaders)",
+                ])
+                var loop = Loop(configuration: configuration, source: source, facts: facts, publisher: publisher,
+                                health: health, restoredAt: dataplane.restored ? Date().ISO8601Format() : nil, logger: logger)
+                // Failed passes: 100 ms doubling to 1 min.
+                var backoff = Backoff(initial: .milliseconds(100), maximum: .seconds(60))
+                for await trigger in triggers {
+                    let started = ContinuousClock.now
+                    do {
+                        try loop.pass(trigger: trigger, dataplane: dataplane)
+                        backoff.reset()
+                    } catch {
+                        AgentMetrics.pass(trigger: trigger.rawValue, ok: false, duration: .now - started)
+                        health?.failed()
+                        let delay = backoff.next()
+                        logger.error("pass failed; retrying", metadata: [
+                            "error": "\(error)", "attempt": "\(backoff.failures)", "retryIn": "\(delay)",
+                        ])
+                        loop.publishFailure(error)
+                        try await Task.sleep(for: delay)
+                        continuation.yield(.retry)
                     }
                 }
             }
         }
-        continuation.finish()
-        logger.info("agent stopped; the data plane stays as it is")
     }
 
     /// The state one pass hands to the next.

@@ -68,7 +68,7 @@ import Testing
         try apiserver.waitForLog("the API server") { $0["msg"] == "API server listening" }
         let agent = try AgentProcess(namespace: env.lab.router, arguments: [
             "agent", "--kubeconfig", env.kubeconfig, "--node-name", "lab-router", "--bpffs-dir", env.pins,
-            "--state-dir", env.stateDir, "--metrics-addr", "",
+            "--state-dir", env.stateDir, "--metrics-addr", "127.0.0.1:19464",
         ])
         defer { agent.stop() }
         let holder = "{.spec.holderIdentity}"
@@ -81,5 +81,9 @@ import Testing
         #expect(try env.kubectl(["get", "lease", "-n", "routelet-system", "routelet-aggregator", "-o", "jsonpath=\(holder)"]).stdout == "",
                 "\(agent.rawLog)")
         #expect(agent.entries("aggregator lease released").count == 1)
+        // A stop, not a failure: exit 0 and nothing logged as an error (the
+        // reconcile loop's cancelled sleeps, the metrics server's drain).
+        #expect(agent.process.terminationStatus == 0, "\(agent.rawLog)")
+        #expect(agent.log.filter { $0["level"] == "error" }.isEmpty, "\(agent.rawLog)")
     }
 }
