@@ -2,6 +2,7 @@ import APIStore
 import Foundation
 import JSONValue
 import RouteletAPI
+import ServiceLifecycle
 
 extension APIHandler {
     /// Which objects a list or watch wants: label and field selectors (the
@@ -195,6 +196,12 @@ extension APIHandler {
                 await withTaskGroup(of: Void.self) { group in
                     group.addTask {
                         try? await Task.sleep(until: deadline)
+                    }
+                    group.addTask {
+                        // The server's graceful shutdown (this task inherits
+                        // the request's task-locals); without one, this waits
+                        // until cancelled.
+                        try? await gracefulShutdown()
                     }
                     if bookmarks {
                         group.addTask {

@@ -138,9 +138,13 @@ public struct APIServerService: Service {
             logger.warning("SERVING PLAIN HTTP (--insecure-http): the bearer token and every object cross the network unencrypted; use it for debugging only")
             server = .http1()
         } else {
-            let tls = TLSConfiguration.makeServerConfiguration(
+            var tls = TLSConfiguration.makeServerConfiguration(
                 certificateChain: [.certificate(try NIOSSLCertificate(bytes: Array(credentials.serverCertificatePEM.utf8), format: .pem))],
                 privateKey: .privateKey(try NIOSSLPrivateKey(bytes: Array(credentials.serverKeyPEM.utf8), format: .pem)))
+            // How long a closing connection waits for the client's
+            // close_notify (5 s by default, which kubectl's idle connections
+            // often never send): what a shutdown waits for, per connection.
+            tls.shutdownTimeout = .milliseconds(500)
             server = try .tls(.http1(), tlsConfiguration: tls)
         }
         let application = Application(
@@ -149,10 +153,10 @@ public struct APIServerService: Service {
             logger: logger)
         logger.info("API server listening", metadata: ["url": "\(configuration.serverURL)", "data": "\(configuration.dataDirectory)",
                                                        "kubeconfig": "\(configuration.kubeconfigPath ?? "-")"])
-        // Stop serving (open watches included) when the group shuts down.
-        try await cancelWhenGracefulShutdown {
-            try await application.run()
-        }
+        // Hummingbird drains on the group's graceful shutdown; open watches
+        // end then (APIHandler's watch), as a real API server's do, and
+        // clients watch again.
+        try await application.run()
         logger.info("API server stopped")
     }
 

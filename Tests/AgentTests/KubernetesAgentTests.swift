@@ -1,6 +1,7 @@
 import Dataplane
 import Foundation
 import NetLab
+import Synchronization
 import Testing
 
 /// `routelet agent --kubeconfig` and `routelet apiserver` as two processes
@@ -85,5 +86,30 @@ import Testing
         // reconcile loop's cancelled sleeps, the metrics server's drain).
         #expect(agent.process.terminationStatus == 0, "\(agent.rawLog)")
         #expect(agent.log.filter { $0["level"] == "error" }.isEmpty, "\(agent.rawLog)")
+    }
+
+    @Test func aStoppingAPIServerEndsItsWatchesAndExitsCleanly() throws {
+        let env = try AgentLab()
+        defer { env.tearDown() }
+        let apiserver = try AgentProcess(namespace: env.lab.router, arguments: [
+            "apiserver", "--listen", "127.0.0.1:6443", "--data-dir", "\(env.stateDir)/api", "--kubeconfig-out", env.kubeconfig,
+        ])
+        defer { apiserver.stop() }
+        try apiserver.waitForLog("the API server") { $0["msg"] == "API server listening" }
+        // A watch open, as every agent keeps them, when SIGTERM comes.
+        let watchEnded = DispatchSemaphore(value: 0)
+        let watch = Mutex<(status: Int32, stdout: String, stderr: String)?>(nil)
+        Thread.detachNewThread {
+            let result = try? env.kubectl(["get", "namespaces", "--watch", "--request-timeout", "60s"])
+            watch.withLock { $0 = result }
+            watchEnded.signal()
+        }
+        #expect(try waitUntil { try env.kubectl(["get", "namespaces"]).stdout.contains("routelet-system") } != nil)
+        Thread.sleep(forTimeInterval: 1)
+        apiserver.stop(signal: SIGTERM)
+        #expect(apiserver.process.terminationStatus == 0, "\(apiserver.rawLog)")
+        #expect(apiserver.log.filter { $0["level"] == "error" }.isEmpty, "\(apiserver.rawLog)")
+        #expect(watchEnded.wait(timeout: .now() + 10) == .success, "the watch outlived its server")
+        #expect(watch.withLock { $0?.stdout.contains("routelet-system") } == true, "\(String(describing: watch.withLock { $0 }))")
     }
 }
