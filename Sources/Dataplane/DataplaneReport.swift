@@ -83,6 +83,9 @@ public struct DataplaneReport: Codable, Sendable, Equatable {
     public var gatewayMark: String?
     /// routelet's policy rules and local routes for them (read by `routelet dump`).
     public var localDelivery: String?
+    /// Whether the program captures header elements of TCP listeners (the
+    /// capture ring is pinned); nil when not read.
+    public var headerCapture: Bool?
 
     public init(state: DataplaneState, abiVersion: UInt32, names: [UInt32: String]) {
         func name(_ ifindex: UInt32) -> String { names[ifindex] ?? "#\(ifindex)" }
@@ -149,7 +152,10 @@ public struct DataplaneReport: Codable, Sendable, Equatable {
 
     /// Text tables for a terminal.
     public func rendered() -> String {
-        var out = "routelet data plane (ABI \(abiVersion))\n\nINTERFACES\n"
+        let capture = headerCapture.map {
+            $0 ? "; header capture on" : "; header capture off (the program without it: a kernel without the ring buffer or bpf_loop, or --header-capture off)"
+        } ?? ""
+        var out = "routelet data plane (ABI \(abiVersion)\(capture))\n\nINTERFACES\n"
         out += Table(["NAME", "IFINDEX", "TABLE", "GATEWAY", "FILTER"], interfaces.map {
             [$0.name, "\($0.ifindex)", $0.table.map { "\($0)" } ?? "-", $0.gateway ? "yes" : "-", $0.filter ?? "(not attached)"]
         }).rendered()

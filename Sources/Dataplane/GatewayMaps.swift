@@ -160,6 +160,10 @@ public struct GatewayMaps: Sendable {
         } ?? .zero
     }
 
+    /// Whether the pins hold the capture ring: the program loaded over them
+    /// captures header elements.
+    public var hasCaptureRing: Bool { captureRing != nil }
+
     /// Opens the ring of capture records for reading.
     public func openCaptureRing() throws(BPFError) -> CaptureRing {
         guard let captureRing else {

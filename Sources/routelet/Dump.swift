@@ -34,6 +34,7 @@ struct Dump: ParsableCommand {
         var report = DataplaneReport(state: state, abiVersion: try maps.abiVersion(), names: Interfaces.all())
             .withGateway(state.gateway, conntrack: try gateway.conntrackEntries(), rateBuckets: try gateway.rateBucketCount())
         report.gatewayMark = state.gatewayMark?.description
+        report.headerCapture = gateway.hasCaptureRing
         report.localDelivery = try LocalDeliveryNetlink.read(table: LocalDeliverySettings.default.table, socket: RouteNetlinkSocket())
             .description
         let status = StatusReport.read(from: stateDir)

@@ -320,7 +320,12 @@ extension GatewayProgramTests {
             // ...and going back removes the ring, which nothing writes any more.
             let without = try Dataplane(pinDirectory: pins, headerCapture: .off)
             #expect(without.programID != capturing.programID && !FileManager.default.fileExists(atPath: ring))
-            #expect(try GatewayMaps.openPinned(directory: pins, router: without.maps).captureRing == nil)
+            let reopened = try GatewayMaps.openPinned(directory: pins, router: without.maps)
+            #expect(!reopened.hasCaptureRing)
+            // What `routelet dump` says of it.
+            var report = DataplaneReport(state: try DataplaneState.read(maps: without.maps), abiVersion: 5, names: [:])
+            report.headerCapture = reopened.hasCaptureRing
+            #expect(report.rendered().hasPrefix("routelet data plane (ABI 5; header capture off"), "\(report.rendered())")
         }
     }
 }
