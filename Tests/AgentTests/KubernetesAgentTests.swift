@@ -25,9 +25,10 @@ import Testing
 
         #expect(try env.kubectl(["apply", "-f", "-"], input: labTable()).status == 0)
         #expect(try waitUntil { try installedRoute(env.maps(), "198.18.2.0/24") != nil } != nil, "\(agent.rawLog)")
-        #expect(try Traffic.ping(from: env.lab.hostA, b.v4) == 3)
         // One agent, no Node object: it still writes its RouteletNode and, as the aggregator, the table's status.
+        // Written after the pass, so after the filters too (a pass writes routes before it binds and attaches).
         #expect(try waitUntil { try env.jsonpath("rn/lab-router", ".status.summary.routesInstalled") == "6" } != nil, "\(agent.rawLog)")
+        #expect(try Traffic.ping(from: env.lab.hostA, b.v4) == 3)
 
         // The API server goes away: the data plane stays, and resyncs keep it.
         apiserver.stop(signal: SIGKILL)

@@ -20,10 +20,12 @@ import Testing
         let applied = try env.kubectl(["apply", "-f", "-"], input: labTable())
         #expect(applied.status == 0, "\(applied.stderr)")
         #expect(try waitUntil { try installedRoute(env.maps(), "198.18.2.0/24") != nil } != nil, "\(standalone.rawLog)")
+        // The status comes after the pass, so after the filters too (a pass
+        // writes routes before it binds and attaches).
+        #expect(try waitUntil { try env.jsonpath("rt/lab", ".status.nodesReady") == "1/1" } != nil, "\(standalone.rawLog)")
         #expect(try Traffic.ping(from: env.lab.hostA, b.v4) == 3)
         #expect(try Traffic.ping(from: env.lab.hostA, c.v6) == 3)
 
-        #expect(try waitUntil { try env.jsonpath("rt/lab", ".status.nodesReady") == "1/1" } != nil, "\(standalone.rawLog)")
         #expect(try env.jsonpath("rt/lab", #".status.conditions[?(@.type=="Programmed")].status"#) == "True")
         #expect(try env.jsonpath("rt/lab", #".status.conditions[?(@.type=="Accepted")].status"#) == "True")
         let table = try env.kubectl(["get", "rt"]).stdout
