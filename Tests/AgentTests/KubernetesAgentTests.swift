@@ -10,13 +10,20 @@ import Testing
 @Suite(.serialized) struct KubernetesAgentTests {
     let b = RouterLab.address(host: 2)
 
+    /// `routelet apiserver` in the lab's router namespace, once it listens.
+    func startAPIServer(_ env: AgentLab) throws -> AgentProcess {
+        let apiserver = try AgentProcess(namespace: env.lab.router, arguments: [
+            "apiserver", "--listen", "127.0.0.1:6443", "--data-dir", "\(env.stateDir)/api", "--kubeconfig-out", env.kubeconfig,
+        ])
+        try apiserver.waitForLog("the API server") { $0["msg"] == "API server listening" }
+        return apiserver
+    }
+
     @Test func theDataPlaneOutlivesTheAPIServerAndNothingIsPrunedBeforeTheFirstList() throws {
         let env = try AgentLab()
         defer { env.tearDown() }
-        let apiArguments = ["apiserver", "--listen", "127.0.0.1:6443", "--data-dir", "\(env.stateDir)/api", "--kubeconfig-out", env.kubeconfig]
-        var apiserver = try AgentProcess(namespace: env.lab.router, arguments: apiArguments)
+        var apiserver = try startAPIServer(env)
         defer { apiserver.stop() }
-        try apiserver.waitForLog("the API server") { $0["msg"] == "API server listening" }
         let agentArguments = ["agent", "--kubeconfig", env.kubeconfig, "--node-name", "lab-router", "--bpffs-dir", env.pins,
                               "--state-dir", env.stateDir, "--resync-period", "500ms"]
         var agent = try AgentProcess(namespace: env.lab.router, arguments: agentArguments)
@@ -47,8 +54,7 @@ import Testing
         #expect(try Traffic.ping(from: env.lab.hostA, b.v4) == 3)
 
         // The API server is back, without the table: the agent lists, and only now removes it.
-        apiserver = try AgentProcess(namespace: env.lab.router, arguments: apiArguments)
-        try apiserver.waitForLog("the API server") { $0["msg"] == "API server listening" }
+        apiserver = try startAPIServer(env)
         #expect(try env.kubectl(["delete", "rt", "lab"]).status == 0)
         #expect(try waitUntil(20) { try env.maps().routes().routes.isEmpty } != nil, "\(agent.rawLog)")
         #expect(agent.entries("source synced: removals enabled").count == 1)
@@ -63,11 +69,8 @@ import Testing
     @Test func aStoppingAgentHandsTheAggregatorLeaseOver() throws {
         let env = try AgentLab()
         defer { env.tearDown() }
-        let apiserver = try AgentProcess(namespace: env.lab.router, arguments: [
-            "apiserver", "--listen", "127.0.0.1:6443", "--data-dir", "\(env.stateDir)/api", "--kubeconfig-out", env.kubeconfig,
-        ])
+        let apiserver = try startAPIServer(env)
         defer { apiserver.stop() }
-        try apiserver.waitForLog("the API server") { $0["msg"] == "API server listening" }
         let agent = try AgentProcess(namespace: env.lab.router, arguments: [
             "agent", "--kubeconfig", env.kubeconfig, "--node-name", "lab-router", "--bpffs-dir", env.pins,
             "--state-dir", env.stateDir, "--metrics-addr", "127.0.0.1:19464",
@@ -92,11 +95,8 @@ import Testing
     @Test func aStoppingAPIServerEndsItsWatchesAndExitsCleanly() throws {
         let env = try AgentLab()
         defer { env.tearDown() }
-        let apiserver = try AgentProcess(namespace: env.lab.router, arguments: [
-            "apiserver", "--listen", "127.0.0.1:6443", "--data-dir", "\(env.stateDir)/api", "--kubeconfig-out", env.kubeconfig,
-        ])
+        let apiserver = try startAPIServer(env)
         defer { apiserver.stop() }
-        try apiserver.waitForLog("the API server") { $0["msg"] == "API server listening" }
         // A watch open, as every agent keeps them, when SIGTERM comes.
         let watchEnded = DispatchSemaphore(value: 0)
         let watch = Mutex<(status: Int32, stdout: String, stderr: String)?>(nil)
