@@ -38,11 +38,20 @@ public final class Dataplane {
     }
 
     /// Whether this kernel has what header capture needs: the ring buffer
-    /// map (5.8) and the `bpf_loop` helper in TC programs (5.17).
-    public static var kernelCanCaptureHeaders: Bool {
+    /// map (5.8) and the `bpf_loop` helper in TC programs (5.17). Probed
+    /// once per process (each probe loads a map or a program).
+    public static let kernelCanCaptureHeaders =
         libbpf_probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, nil) == 1
             && libbpf_probe_bpf_helper(BPF_PROG_TYPE_SCHED_CLS, BPF_FUNC_loop, nil) == 1
+
+    /// Whether the build `mode` picks captures header elements here: what
+    /// ``capturesHeaders`` will be, known before loading.
+    public static func capturesHeaders(_ mode: HeaderCapture) -> Bool {
+        mode == .auto && kernelCanCaptureHeaders
     }
+
+    /// Why a data plane does not capture header elements, for errors and reports.
+    static let withoutCaptureReason = "the router program without header capture: a kernel without the ring buffer or bpf_loop, or --header-capture off"
 
     /// The router program's pin, beside the maps'.
     public static let programPin = "prog_rl_router"
@@ -83,7 +92,7 @@ public final class Dataplane {
     /// capture when the kernel can run it (`.auto`), or without.
     public init(pinDirectory: String = BPFFS.defaultDirectory, headerCapture: HeaderCapture = .auto) throws(BPFError) {
         try BPFFS.prepare(pinDirectory)
-        capturesHeaders = headerCapture == .auto && Self.kernelCanCaptureHeaders
+        capturesHeaders = Self.capturesHeaders(headerCapture)
         let mapNames = Self.mapNames(capturingHeaders: capturesHeaders)
         let existing = mapNames.filter { FileManager.default.fileExists(atPath: "\(pinDirectory)/\($0)") }
         if existing.contains("rl_meta") {

@@ -153,7 +153,7 @@ public struct DataplaneReport: Codable, Sendable, Equatable {
     /// Text tables for a terminal.
     public func rendered() -> String {
         let capture = headerCapture.map {
-            $0 ? "; header capture on" : "; header capture off (the program without it: a kernel without the ring buffer or bpf_loop, or --header-capture off)"
+            $0 ? "; header capture on" : "; header capture off (\(Dataplane.withoutCaptureReason))"
         } ?? ""
         var out = "routelet data plane (ABI \(abiVersion)\(capture))\n\nINTERFACES\n"
         out += Table(["NAME", "IFINDEX", "TABLE", "GATEWAY", "FILTER"], interfaces.map {

@@ -169,7 +169,7 @@ public struct GatewayMaps: Sendable {
         guard let captureRing else {
             throw BPFError(
                 operation: "open", object: "\(pinDirectory)/\(Self.captureRingName)", errno: ENOENT,
-                hint: "the data plane runs the router program without header capture (a kernel without the ring buffer or bpf_loop, or --header-capture off)")
+                hint: "the data plane runs \(Dataplane.withoutCaptureReason)")
         }
         return try CaptureRing(fd: captureRing.rawValue)
     }

@@ -116,19 +116,21 @@ public enum GatewayCompiler {
             // of at most 64 bytes (validation allows longer ones, which the
             // HTTP gateway logs).
             var capture: CaptureNames?
-            if proto == .tcp, let headers = route.spec.accessLog?.headers, !headers.isEmpty, !node.canCaptureHeaders {
-                verdict.problems.append(Problem(
-                    .headerCaptureUnsupported,
-                    "spec.accessLog.headers are not logged: this node's data plane runs without header capture (it needs the kernel's ring buffer, 5.8, and bpf_loop, 5.17, or the agent has --header-capture off); the listener is served"))
-            } else if proto == .tcp, let headers = route.spec.accessLog?.headers, !headers.isEmpty {
-                let long = headers.filter { $0.utf8.count > CaptureNames.maxNameBytes }
-                if !long.isEmpty {
+            if proto == .tcp, let headers = route.spec.accessLog?.headers, !headers.isEmpty {
+                if !node.canCaptureHeaders {
                     verdict.problems.append(Problem(
-                        .unsupportedField,
-                        "spec.accessLog.headers \(long.joined(separator: ", ")) \(long.count == 1 ? "is" : "are") longer than \(CaptureNames.maxNameBytes) bytes, which a TCP listener's capture in eBPF cannot match; the other headers are logged"))
+                        .headerCaptureUnsupported,
+                        "spec.accessLog.headers are not logged: this node's data plane runs without header capture (it needs the kernel's ring buffer, 5.8, and bpf_loop, 5.17, or the agent has --header-capture off); the listener is served"))
+                } else {
+                    let long = headers.filter { $0.utf8.count > CaptureNames.maxNameBytes }
+                    if !long.isEmpty {
+                        verdict.problems.append(Problem(
+                            .unsupportedField,
+                            "spec.accessLog.headers \(long.joined(separator: ", ")) \(long.count == 1 ? "is" : "are") longer than \(CaptureNames.maxNameBytes) bytes, which a TCP listener's capture in eBPF cannot match; the other headers are logged"))
+                    }
+                    let kept = headers.filter { $0.utf8.count <= CaptureNames.maxNameBytes }
+                    capture = kept.isEmpty ? nil : CaptureNames(kept)
                 }
-                let kept = headers.filter { $0.utf8.count <= CaptureNames.maxNameBytes }
-                capture = kept.isEmpty ? nil : CaptureNames(kept)
             }
             if node.addresses.contains(address) {
                 verdict.problems.append(Problem(.listenerIsNodeAddress, "listener address \(address) is one of this node's own addresses"))

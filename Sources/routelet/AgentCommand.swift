@@ -200,7 +200,7 @@ struct AgentOptions: ParsableArguments {
         // Without header capture (--header-capture off, or a kernel that
         // cannot run it) the program writes no ring: nothing to read.
         let capture: [ServiceGroupConfiguration.ServiceConfiguration] =
-            headerCapture == .auto && Dataplane.kernelCanCaptureHeaders
+            Dataplane.capturesHeaders(headerCapture)
             ? [.init(service: CaptureLogService(pinDirectory: bpffsDirectory, accessLog: accessLog == "-" ? .standardOutput : .file(accessLog),
                                                 health: health, logger: logger))]
             : []
