@@ -17,7 +17,7 @@
 
 #include <linux/types.h>
 
-#define RL_ABI_VERSION 5
+#define RL_ABI_VERSION 6
 
 /* Upper bounds, also the sizes of the maps declared in router.bpf.c. */
 #define RL_MAX_NEXTHOPS 16          /* next hops in one ECMP/WCMP group */
@@ -286,9 +286,10 @@ _Static_assert(sizeof(struct rl_capture_names) == 8 + 128 + 16 + 16 * 64, "rl_ca
 #define RL_CAPTURE_HEADERS_CUT 2    /* the segment ended before the header section did */
 
 /* One record of rl_capture_ring: a request line and the values of the
- * listener's header names, from a flow's first data segment. Fixed size;
- * the bytes of method, path and each value past their lengths are left
- * over from earlier records of the same CPU (the ring is the agent's). */
+ * listener's header names, from a flow's first data segment. Fixed size,
+ * written in place in the ring: the bytes of method, path and each value
+ * past their lengths are left over from earlier records (the ring is the
+ * agent's). */
 struct rl_capture_record {
 	__u64 time_ns;              /* bpf_ktime_get_ns() (CLOCK_MONOTONIC) */
 	__u32 listener_id;

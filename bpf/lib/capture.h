@@ -61,11 +61,11 @@ struct rl_capture_state_vars {
 	__u32 pad;
 };
 
-/* The segment, the parser and the record being built: too big for the stack. */
+/* The segment and the parser: too big for the stack. The record is built
+ * in the ring itself (bpf_ringbuf_reserve), so that no copy of it is made. */
 struct rl_capture_scratch {
 	__u8 buf[RL_CAPTURE_SCAN];
 	struct rl_capture_state_vars p;
-	struct rl_capture_record rec;
 };
 
 struct {
@@ -115,10 +115,12 @@ static __always_inline __u32 rl_cap_mask(__u32 v, __u32 mask)
 /* "HTTP/1." as a little-endian word: byte n is (RL_CAP_VERSION_WORD >> 8n). */
 #define RL_CAP_VERSION_WORD 0x2e312f50545448ULL
 
-/* bpf_loop's context: where the parser works, and the names it looks for. */
+/* bpf_loop's context: where the parser works, the names it looks for and
+ * the record it fills, reserved in the ring. */
 struct rl_capture_parse {
 	struct rl_capture_scratch *s;
 	const struct rl_capture_names *names;
+	struct rl_capture_record *rec;
 };
 
 /* RFC 9110 tchar. */
@@ -142,13 +144,13 @@ static __always_inline __u8 rl_cap_lower(__u8 c)
 /* The listed header whose name, n bytes, hashed to p->hash, or
  * RL_CAP_NO_HEADER. */
 static __always_inline __u32 rl_cap_match(const struct rl_capture_names *names, const struct rl_capture_scratch *s,
-					   __u32 n)
+					   const struct rl_capture_record *rec, __u32 n)
 {
 	if (!names || n == 0 || n > RL_CAPTURE_NAME_LEN)
 		return RL_CAP_NO_HEADER;
 	for (__u32 i = 0; i < RL_CAPTURE_HEADERS; i++) {
 		if (i < names->count && names->hash[i] == s->p.hash && names->len[i] == n &&
-		    !(s->rec.present & (1 << i)))
+		    !(rec->present & (1 << i)))
 			return i;
 	}
 	return RL_CAP_NO_HEADER;
@@ -161,11 +163,11 @@ static __always_inline __u32 rl_cap_match(const struct rl_capture_names *names, 
 static __always_inline long rl_cap_byte(__u32 idx, struct rl_capture_parse *parse)
 {
 	struct rl_capture_scratch *s = parse->s;
+	struct rl_capture_record *rec = parse->rec;
 
-	if (!s || idx >= s->p.len)
+	if (!s || !rec || idx >= s->p.len)
 		return 1;
 	struct rl_capture_state_vars *p = &s->p;
-	struct rl_capture_record *rec = &s->rec;
 	__u8 c = s->buf[rl_cap_mask(idx, RL_CAPTURE_SCAN - 1)];
 	__u32 n = idx - p->start;
 
@@ -234,7 +236,7 @@ static __always_inline long rl_cap_byte(__u32 idx, struct rl_capture_parse *pars
 		return 0;
 	case RL_CAP_NAME:
 		if (c == ':') {
-			p->header = rl_cap_match(parse->names, s, n);
+			p->header = rl_cap_match(parse->names, s, rec, n);
 			p->state = RL_CAP_OWS;
 			return 0;
 		}
@@ -336,7 +338,10 @@ static __always_inline __u32 rl_capture_payload(struct __sk_buff *skb, const str
 }
 
 /* A client packet of a flow with RL_CT_CAPTURE: when it carries data, the
- * flag goes and the data is read. */
+ * flag goes and the data is read. The record is reserved in the ring
+ * before the parse and filled in place: submitted when the request line
+ * parsed, discarded when not. A full ring refuses the reservation, so the
+ * segment then counts as lost, parsed or not. */
 static __always_inline void rl_capture(struct __sk_buff *skb, const struct rl_flow *flow, struct rl_ct_entry *e,
 				       __u64 now)
 {
@@ -358,8 +363,12 @@ static __always_inline void rl_capture(struct __sk_buff *skb, const struct rl_fl
 	if (bpf_skb_load_bytes(skb, off, s->buf, len))
 		return;
 
-	struct rl_capture_record *rec = &s->rec;
+	struct rl_capture_record *rec = bpf_ringbuf_reserve(&rl_capture_ring, sizeof(*rec), 0);
 
+	if (!rec) {
+		rl_capture_count(e->listener_id, 0, 1, 0);
+		return;
+	}
 	rec->time_ns = now;
 	rec->listener_id = e->listener_id;
 	rec->backend_id = e->backend_id;
@@ -380,19 +389,20 @@ static __always_inline void rl_capture(struct __sk_buff *skb, const struct rl_fl
 	p->len = len;
 	p->header = RL_CAP_NO_HEADER;
 
-	struct rl_capture_parse parse = { .s = s, .names = names };
+	struct rl_capture_parse parse = { .s = s, .names = names, .rec = rec };
 
 	bpf_loop((len + RL_CAP_BYTES_PER_STEP - 1) / RL_CAP_BYTES_PER_STEP, rl_cap_step, &parse, 0);
 	if (!p->line_done) {
+		/* Not BPF_RB_NO_WAKEUP: when the reader waits at this record, only
+		 * its wake-up tells it to step over, or no later record wakes it. */
+		bpf_ringbuf_discard(rec, 0);
 		rl_capture_count(e->listener_id, 0, 0, 1);
 		return;
 	}
 	if (!p->headers_done)
 		rec->flags |= RL_CAPTURE_HEADERS_CUT;
-	if (bpf_ringbuf_output(&rl_capture_ring, rec, sizeof(*rec), 0))
-		rl_capture_count(e->listener_id, 0, 1, 0);
-	else
-		rl_capture_count(e->listener_id, 1, 0, 0);
+	bpf_ringbuf_submit(rec, 0);
+	rl_capture_count(e->listener_id, 1, 0, 0);
 }
 
 #endif /* !RL_NO_CAPTURE */
