@@ -218,6 +218,52 @@ extension GatewayProgramTests {
         }
     }
 
+    /// The parser takes runs of plain bytes a word at a time: requests whose
+    /// targets, names and values end at every offset of a word and around
+    /// the cuts (256, 128), with blanks, high bytes and odd name characters
+    /// in them, against the reference.
+    @Test func requestsOfEveryRunLengthGiveTheRightRecord() throws {
+        let seed = SplitMix64.seed(for: "requestsOfEveryRunLengthGiveTheRightRecord", variable: "CAPTURE_FUZZ_SEED")
+        var random = SplitMix64(seed: seed)
+        let names = ["X-A", "Accept", "X-Long-Header-Name"]
+        func text(_ count: Int, _ alphabet: [UInt8]) -> [UInt8] {
+            (0..<count).map { _ in alphabet[random.int(in: 0...(alphabet.count - 1))] }
+        }
+        let plain = Array("abcxyzABCXYZ0189-._~/?=&%!*+".utf8)
+        let valueBytes = plain + Array("  \t".utf8) + [0x80, 0xc3, 0xa9, 0xff]
+        let nameBytes = Array("aAxX-09".utf8) + Array("_!#$%&'*+.^`|~".utf8)
+        var segments: [[UInt8]] = []
+        for index in 0..<120 {
+            // Targets of every length mod 8, and around the cut at 256.
+            let targetLength = index < 40 ? 1 + index : random.int(in: 240...270)
+            var bytes = Array("GET ".utf8) + text(targetLength, plain) + Array(" HTTP/1.1\r\n".utf8)
+            for _ in 0..<random.int(in: 0...5) {
+                let name: [UInt8]
+                switch random.int(in: 0...3) {
+                case 0: name = Array(names[random.int(in: 0...2)].utf8).map { random.int(in: 0...1) == 0 ? $0 : ($0 | 0x20) }
+                case 1: name = text(random.int(in: 1...20), nameBytes)
+                default: name = text(random.int(in: 1...20), Array("aAxX-09".utf8))
+                }
+                let valueLength = random.int(in: 0...3) == 0 ? random.int(in: 115...140) : random.int(in: 0...40)
+                bytes += name + Array(":".utf8) + text(random.int(in: 0...2), Array(" \t".utf8)) + text(valueLength, valueBytes)
+                    + Array("\r\n".utf8)
+            }
+            if random.int(in: 0...3) > 0 { bytes += Array("\r\n".utf8) }
+            segments.append(Array(bytes.prefix(2048)))
+        }
+        try withGateway { dataplane, front, _ in
+            let (records, counter) = try captured(segments, names: names, dataplane: dataplane, front: front)
+            for (segment, record) in zip(segments, records) {
+                let expected = ReferenceCapture.parse(segment, names: names)
+                #expect(record.map(ReferenceCapture.init) == expected,
+                        "seed \(seed): \(String(decoding: segment, as: UTF8.self).debugDescription) gave \(record.map { "\(ReferenceCapture($0))" } ?? "none"), expected \(expected.map { "\($0)" } ?? "none")")
+            }
+            #expect(counter.records == UInt64(segments.count), "seed \(seed): every request line parses: \(counter)")
+            #expect(records.contains { $0?.isPathCut == true } && records.contains { $0?.values.contains(where: \.isCut) == true },
+                    "the mix reaches both cuts (seed \(seed))")
+        }
+    }
+
     @Test func onlyTheFirstDataSegmentIsReadAndNewNamesApplyToTheNextFlowsWithoutAReload() throws {
         try withGateway { dataplane, front, _ in
             let segment = Array("GET / HTTP/1.1\r\nX-One: 1\r\nX-Two: 2\r\n\r\n".utf8)

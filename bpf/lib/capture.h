@@ -7,8 +7,9 @@
  * A flow of a listener with RL_LISTENER_CAPTURE starts with RL_CT_CAPTURE on
  * its client entry. The first client packet that carries data clears it and
  * is read here: up to RL_CAPTURE_SCAN bytes go into a per-CPU scratch
- * buffer (bpf_skb_load_bytes, so a non-linear skb is read too), a state
- * machine run by bpf_loop, eight bytes per step, recognises
+ * buffer (bpf_skb_load_bytes, so a non-linear skb is read too), and a
+ * state machine run by bpf_loop, a byte or a run of plain bytes per step,
+ * recognises
  *
  *     METHOD SP request-target SP HTTP/1.x CRLF
  *     (field-name ":" OWS field-value CRLF)*
@@ -16,9 +17,10 @@
  *
  * and keeps the values of the listener's header names (matched
  * case-insensitively: the 64-bit FNV-1a of the lowercased name against
- * the list's hashes). One rl_capture_record goes to rl_capture_ring
- * when the request line is complete, with whatever headers the segment
- * holds; none when it is not (counted as unparsed). Later packets of the
+ * the list's hashes). The rl_capture_record is reserved in rl_capture_ring
+ * and filled in place; it is submitted when the request line is complete,
+ * with whatever headers the segment holds, and discarded when it is not
+ * (counted as unparsed). Later packets of the
  * flow pay one flag test. Limits: the first segment only (no TCP
  * reassembly), no TLS, no pipelined requests after the first, values and
  * the target cut at a fixed size, the first occurrence of a repeated
@@ -58,7 +60,7 @@ struct rl_capture_state_vars {
 	__u32 value_len;    /* the value's length up to its last non-blank byte */
 	__u32 line_done;    /* the request line was complete */
 	__u32 headers_done; /* the empty line ending the headers was seen */
-	__u32 pad;
+	__u32 pos;          /* the next byte to read */
 };
 
 /* The segment and the parser: too big for the stack. The record is built
@@ -149,11 +151,25 @@ static __always_inline __u32 rl_cap_match(const struct rl_capture_names *names, 
 	if (!names || n == 0 || n > RL_CAPTURE_NAME_LEN)
 		return RL_CAP_NO_HEADER;
 	for (__u32 i = 0; i < RL_CAPTURE_HEADERS; i++) {
-		if (i < names->count && names->hash[i] == s->p.hash && names->len[i] == n &&
-		    !(rec->present & (1 << i)))
+		if (i >= names->count)
+			break;
+		if (names->hash[i] == s->p.hash && names->len[i] == n && !(rec->present & (1 << i)))
 			return i;
 	}
 	return RL_CAP_NO_HEADER;
+}
+
+/* The CR that ends a value: a listed header's value is kept. */
+static __always_inline void rl_cap_value_end(struct rl_capture_state_vars *p, struct rl_capture_record *rec)
+{
+	__u32 h = p->header;
+
+	if (h < RL_CAPTURE_HEADERS) {
+		rec->present |= 1 << h;
+		rec->value_len[h] = p->value_len > RL_CAPTURE_VALUE_LEN ? RL_CAPTURE_VALUE_LEN : p->value_len;
+		if (p->value_len > RL_CAPTURE_VALUE_LEN)
+			rec->cut |= 1 << h;
+	}
 }
 
 /* The header section ends early: keep the request line and what was read. */
@@ -254,14 +270,7 @@ static __always_inline long rl_cap_byte(__u32 idx, struct rl_capture_parse *pars
 		/* fall through: c is the value's first byte, or its end */
 	case RL_CAP_VALUE:
 		if (c == '\r') {
-			__u32 h = p->header;
-
-			if (h < RL_CAPTURE_HEADERS) {
-				rec->present |= 1 << h;
-				rec->value_len[h] = p->value_len > RL_CAPTURE_VALUE_LEN ? RL_CAPTURE_VALUE_LEN : p->value_len;
-				if (p->value_len > RL_CAPTURE_VALUE_LEN)
-					rec->cut |= 1 << h;
-			}
+			rl_cap_value_end(p, rec);
 			p->state = RL_CAP_LF;
 			return 0;
 		}
@@ -287,16 +296,147 @@ static __always_inline long rl_cap_byte(__u32 idx, struct rl_capture_parse *pars
 	return 1;
 }
 
-/* Bytes per bpf_loop step: the call per step costs more than a byte's work. */
-#define RL_CAP_BYTES_PER_STEP 8
+/*
+ * Word at a time. Most of a request is runs of plain bytes (the target, the
+ * values, the names) whose only work is to be copied or hashed; the byte
+ * machine above spends a dispatch on each. In RL_CAP_TARGET, RL_CAP_VALUE,
+ * RL_CAP_NAME and RL_CAP_VERSION the next eight bytes are read as one
+ * word, the run of plain bytes at its start is measured without a branch
+ * per byte, and the run is taken at once: copied with one store, or
+ * hashed; "HTTP/1.x" is one comparison, and so are the ": " before a value
+ * and the CR LF after it. What ends a run goes to the byte machine, so the
+ * two agree on every input.
+ */
+#define RL_CAP_ONES 0x0101010101010101ULL
+#define RL_CAP_HIGHS 0x8080808080808080ULL
 
-/* bpf_loop's callback: RL_CAP_BYTES_PER_STEP bytes from step * that. */
-static long rl_cap_step(__u32 step, void *ctx)
+/* The bytes of w before the first one outside 0x21..0x7e (or that equals
+ * `also`, 0 for none), 0..8; byte 0 is the first in memory. Exact per
+ * byte: no carry crosses a byte. */
+static __always_inline __u32 rl_cap_plain_run(__u64 w, __u8 also)
 {
+	__u64 lo7 = w & ~RL_CAP_HIGHS;
+	__u64 plain = ((lo7 + RL_CAP_ONES * (0x80 - 0x21)) &      /* >= 0x21 */
+		       ~(lo7 + RL_CAP_ONES * (0x80 - 0x7f)) &     /* <= 0x7e */
+		       ~w & RL_CAP_HIGHS);                        /* < 0x80 */
+
+	if (also)
+		plain &= (lo7 ^ (RL_CAP_ONES * also)) + RL_CAP_ONES * 0x7f;   /* != also */
+	__u64 bad = ~plain & RL_CAP_HIGHS;
+	/* The high bits below the lowest bad one, summed by a multiply. */
+	return (((((bad & -bad) - 1) & RL_CAP_HIGHS) >> 7) * RL_CAP_ONES) >> 56;
+}
+
+/* A letter, digit or '-': the bytes of nearly every header name, lowercased by | 0x20. */
+static __always_inline int rl_cap_name_byte(__u8 c)
+{
+	return (__u8)((c | 0x20) - 'a') < 26 || (__u8)(c - '0') < 10 || c == '-';
+}
+
+/* The run at p->pos, taken; returns its length, 0 when the byte machine
+ * must take the next byte. */
+static __always_inline __u32 rl_cap_run(struct rl_capture_scratch *s, struct rl_capture_record *rec)
+{
+	struct rl_capture_state_vars *p = &s->p;
+	__u32 pos = p->pos;
+
+	if (pos + 8 > p->len)
+		return 0;
+	__u64 w = *(__u64 *)&s->buf[rl_cap_mask(pos, RL_CAPTURE_SCAN - 1)];
+	__u32 n = pos - p->start;
+	__u32 m;
+
+	switch (p->state) {
+	case RL_CAP_TARGET:
+		m = rl_cap_plain_run(w, 0);
+		if (m == 0)
+			return 0;
+		if (n < RL_CAPTURE_PATH_LEN) {
+			n = rl_cap_mask(n, RL_CAPTURE_PATH_LEN - 1);
+			if (n > RL_CAPTURE_PATH_LEN - 8)
+				return 0;   /* the cut: byte by byte */
+			*(__u64 *)&rec->path[n] = w;   /* past the run: overwritten, or past path_len */
+		}
+		return m;
+	case RL_CAP_OWS:
+		/* One space and the value's first run: the usual ": value". */
+		if ((__u8)w != ' ')
+			return 0;
+		m = rl_cap_plain_run(w >> 8, 0);
+		if (m == 0)
+			return 0;
+		p->start = pos + 1;
+		p->state = RL_CAP_VALUE;
+		p->value_len = m;
+		if (p->header < RL_CAPTURE_HEADERS)
+			*(__u64 *)&rec->value[rl_cap_mask(p->header, RL_CAPTURE_HEADERS - 1)][0] = w >> 8;
+		return 1 + m;
+	case RL_CAP_VALUE:
+		m = rl_cap_plain_run(w, 0);
+		if (m == 0) {
+			/* The value ends: CR LF, and the next line starts. */
+			if ((__u16)w != ('\r' | '\n' << 8))
+				return 0;
+			rl_cap_value_end(p, rec);
+			p->state = RL_CAP_NAME_START;
+			return 2;
+		}
+		if (p->header < RL_CAPTURE_HEADERS && n < RL_CAPTURE_VALUE_LEN) {
+			n = rl_cap_mask(n, RL_CAPTURE_VALUE_LEN - 1);
+			if (n > RL_CAPTURE_VALUE_LEN - 8)
+				return 0;
+			/* Within this value: past the run, overwritten or past value_len. */
+			*(__u64 *)&rec->value[rl_cap_mask(p->header, RL_CAPTURE_HEADERS - 1)][n] = w;
+		}
+		p->value_len = n + m;   /* plain bytes are not blank */
+		return m;
+	case RL_CAP_VERSION:
+		/* "HTTP/1." and the digit, whole; the CR after them goes byte by byte. */
+		if (n != 0 || (w & 0x00ffffffffffffffULL) != RL_CAP_VERSION_WORD || (__u8)((w >> 56) - '0') > 9)
+			return 0;
+		rec->version = (w >> 56) - '0';
+		return 8;
+	case RL_CAP_NAME:
+		m = rl_cap_plain_run(w, ':');
+		__u64 hash = p->hash;
+		__u32 taken = 0;
 #pragma unroll
-	for (__u32 k = 0; k < RL_CAP_BYTES_PER_STEP; k++) {
-		if (rl_cap_byte(step * RL_CAP_BYTES_PER_STEP + k, ctx))
+		for (__u32 k = 0; k < 8; k++) {
+			__u8 c = w >> (8 * k);
+
+			if (k >= m || !rl_cap_name_byte(c))
+				break;
+			hash = (hash ^ (c | 0x20)) * RL_FNV_PRIME;
+			taken++;
+		}
+		p->hash = hash;
+		return taken;
+	}
+	return 0;
+}
+
+/* Steps per bpf_loop call: the call costs more than one step's work. */
+#define RL_CAP_STEPS_PER_CALL 4
+
+/* bpf_loop's callback: RL_CAP_STEPS_PER_CALL steps, each a run or a byte. */
+static long rl_cap_step(__u32 call, void *ctx)
+{
+	struct rl_capture_parse *parse = ctx;
+	struct rl_capture_scratch *s = parse->s;
+
+	if (!s || !parse->rec)
+		return 1;
+#pragma unroll
+	for (__u32 k = 0; k < RL_CAP_STEPS_PER_CALL; k++) {
+		__u32 taken = rl_cap_run(s, parse->rec);
+
+		if (taken) {
+			s->p.pos += taken;
+			continue;
+		}
+		if (rl_cap_byte(s->p.pos, parse))
 			return 1;
+		s->p.pos++;
 	}
 	return 0;
 }
@@ -391,7 +531,8 @@ static __always_inline void rl_capture(struct __sk_buff *skb, const struct rl_fl
 
 	struct rl_capture_parse parse = { .s = s, .names = names, .rec = rec };
 
-	bpf_loop((len + RL_CAP_BYTES_PER_STEP - 1) / RL_CAP_BYTES_PER_STEP, rl_cap_step, &parse, 0);
+	/* Every step takes a byte at least; the last call returns 1. */
+	bpf_loop((len + RL_CAP_STEPS_PER_CALL - 1) / RL_CAP_STEPS_PER_CALL + 1, rl_cap_step, &parse, 0);
 	if (!p->line_done) {
 		/* Not BPF_RB_NO_WAKEUP: when the reader waits at this record, only
 		 * its wake-up tells it to step over, or no later record wakes it. */
