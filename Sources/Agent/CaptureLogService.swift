@@ -102,7 +102,8 @@ final class CaptureReader {
     let maps: GatewayMaps
     let ring: CaptureRing
     let health: AgentHealth
-    private var listeners: [UInt32: ListenerKey] = [:]
+    /// Listener id -> its key and its name in lines ("198.51.100.10:80").
+    private var listeners: [UInt32: (key: ListenerKey, name: String)] = [:]
     private var backends: [UInt32: BackendEntry] = [:]
     /// (listener id, digest) -> its names.
     private var names: [CaptureKey: CaptureNames] = [:]
@@ -132,15 +133,17 @@ final class CaptureReader {
     }
 
     func line(_ record: CaptureRecord, time: Date, owners: [ListenerKey: String]) -> [UInt8] {
-        let listener = lookup(&listeners, record.listenerID) { try maps.allListeners().reduce(into: [:]) { $0[$1.value.id] = $1.key } }
+        let listener = lookup(&listeners, record.listenerID) {
+            try maps.allListeners().reduce(into: [:]) { $0[$1.value.id] = ($1.key, Self.hostPort($1.key)) }
+        }
         let backend = lookup(&backends, record.backendID) { try maps.allBackends() }
         let key = CaptureKey(listenerID: record.listenerID, digest: record.namesDigest)
         if names[key] == nil, let current = try? maps.captureNames(listenerID: record.listenerID), current.digest == record.namesDigest {
             if names.count > 4 * 1024 { names.removeAll() }
             names[key] = current.names
         }
-        let owner = listener.flatMap { owners[$0] }?.split(separator: "/", maxSplits: 1).map(String.init)
-        return CaptureLine(record: record, time: time, listener: listener.map(Self.hostPort), owner: owner,
+        let owner = listener.flatMap { owners[$0.key] }?.split(separator: "/", maxSplits: 1).map(String.init)
+        return CaptureLine(record: record, time: time, listener: listener?.name, owner: owner,
                            backend: backend?.description, names: names[key]?.names).bytes
     }
 

@@ -41,17 +41,24 @@ public final class CaptureRing {
         box.release()
     }
 
-    /// Waits up to `timeoutMilliseconds` for records and hands each to
-    /// `body`; returns how many there were.
+    /// Waits up to `timeoutMilliseconds` for a wake-up, then hands every
+    /// record in the ring to `body`; returns how many there were. The
+    /// program wakes the reader only when the ring fills past a quarter, so
+    /// the records below that are read here, after the wait, not by
+    /// `ring_buffer__poll` (which reads only rings that woke it).
     @discardableResult
     public func poll(timeoutMilliseconds: Int32, _ body: @escaping (CaptureRecord) -> Void) throws(BPFError) -> Int {
         box.takeUnretainedValue().body = body
         defer { box.takeUnretainedValue().body = nil }
-        let count = ring_buffer__poll(ring, timeoutMilliseconds)
-        if count < 0, count != -EINTR {
-            throw BPFError(operation: "ring_buffer__poll", object: "map rl_capture_ring", errno: -count)
+        let woken = ring_buffer__poll(ring, timeoutMilliseconds)
+        if woken < 0, woken != -EINTR {
+            throw BPFError(operation: "ring_buffer__poll", object: "map rl_capture_ring", errno: -woken)
         }
-        return Int(max(count, 0))
+        let rest = ring_buffer__consume(ring)
+        if rest < 0 {
+            throw BPFError(operation: "ring_buffer__consume", object: "map rl_capture_ring", errno: -rest)
+        }
+        return Int(max(woken, 0)) + Int(rest)
     }
 }
 

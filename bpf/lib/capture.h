@@ -20,8 +20,8 @@
  * the list's hashes). The rl_capture_record is reserved in rl_capture_ring
  * and filled in place; it is submitted when the request line is complete,
  * with whatever headers the segment holds, and discarded when it is not
- * (counted as unparsed). Later packets of the
- * flow pay one flag test. Limits: the first segment only (no TCP
+ * (counted as unparsed). Later packets of the flow pay one flag test.
+ * Limits: the first segment only (no TCP
  * reassembly), no TLS, no pipelined requests after the first, values and
  * the target cut at a fixed size, the first occurrence of a repeated
  * header.
@@ -477,6 +477,16 @@ static __always_inline __u32 rl_capture_payload(struct __sk_buff *skb, const str
 	return end > *off && (doff >> 4) >= 5 ? end - *off : 0;
 }
 
+/* Records wake the reader only once the ring is a quarter full: below
+ * that it finds them at its next poll (CaptureRing.poll consumes after its
+ * wait, every 100 ms in the agent), so a busy listener costs one wake-up
+ * per batch instead of a wake-up and a context switch per request. */
+static __always_inline __u64 rl_capture_wakeup(void)
+{
+	return bpf_ringbuf_query(&rl_capture_ring, BPF_RB_AVAIL_DATA) >= RL_CAPTURE_RING_SIZE / 4 ? BPF_RB_FORCE_WAKEUP
+												   : BPF_RB_NO_WAKEUP;
+}
+
 /* A client packet of a flow with RL_CT_CAPTURE: when it carries data, the
  * flag goes and the data is read. The record is reserved in the ring
  * before the parse and filled in place: submitted when the request line
@@ -534,15 +544,13 @@ static __always_inline void rl_capture(struct __sk_buff *skb, const struct rl_fl
 	/* Every step takes a byte at least; the last call returns 1. */
 	bpf_loop((len + RL_CAP_STEPS_PER_CALL - 1) / RL_CAP_STEPS_PER_CALL + 1, rl_cap_step, &parse, 0);
 	if (!p->line_done) {
-		/* Not BPF_RB_NO_WAKEUP: when the reader waits at this record, only
-		 * its wake-up tells it to step over, or no later record wakes it. */
-		bpf_ringbuf_discard(rec, 0);
+		bpf_ringbuf_discard(rec, BPF_RB_NO_WAKEUP);
 		rl_capture_count(e->listener_id, 0, 0, 1);
 		return;
 	}
 	if (!p->headers_done)
 		rec->flags |= RL_CAPTURE_HEADERS_CUT;
-	bpf_ringbuf_submit(rec, 0);
+	bpf_ringbuf_submit(rec, rl_capture_wakeup());
 	rl_capture_count(e->listener_id, 1, 0, 0);
 }
 
