@@ -331,6 +331,34 @@ extension GatewayProgramTests {
         }
     }
 
+    /// Records do not wake the reader until the ring is a quarter full:
+    /// a few are read after the poll's whole wait; the record that passes
+    /// the quarter wakes it at once.
+    @Test func theReaderIsWokenOnlyWhenTheRingPassesAQuarter() throws {
+        let segment = Array("GET / HTTP/1.1\r\nX-One: 1\r\n\r\n".utf8)
+        let quarter = Int(RL_CAPTURE_RING_SIZE) / 4 / (MemoryLayout<rl_capture_record>.size + 8) + 1
+        try withGateway { dataplane, front, _ in
+            _ = try captured([], names: ["X-One"], dataplane: dataplane, front: front)
+            let ring = try dataplane.gateway.openCaptureRing()
+            var nextPort: UInt16 = 1024
+            func send(_ count: Int) throws {
+                for _ in 0..<count {
+                    _ = try dataplane.testRun(packet: tcp(client, nextPort, to: vip, 80), ingressIfindex: front)
+                    _ = try dataplane.testRun(packet: dataSegment(client, nextPort, to: vip, segment), ingressIfindex: front)
+                    nextPort += 1
+                }
+            }
+            try send(10)
+            var start = Date()
+            #expect(try ring.poll(timeoutMilliseconds: 300, { _ in }) == 10)
+            #expect(Date().timeIntervalSince(start) >= 0.25, "no wake-up below a quarter: the poll waited its 300 ms")
+            try send(quarter)
+            start = Date()
+            #expect(try ring.poll(timeoutMilliseconds: 10_000, { _ in }) == quarter)
+            #expect(Date().timeIntervalSince(start) < 5, "the record past a quarter woke the reader")
+        }
+    }
+
     @Test func theBuildWithoutCaptureServesACaptureListenerOverTheSamePinsAndTheBuildsReplaceEachOther() throws {
         let segment = Array("GET / HTTP/1.1\r\nX-One: 1\r\n\r\n".utf8)
         try withGateway(headerCapture: .off) { dataplane, front, _ in

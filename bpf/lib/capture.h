@@ -477,14 +477,23 @@ static __always_inline __u32 rl_capture_payload(struct __sk_buff *skb, const str
 	return end > *off && (doff >> 4) >= 5 ? end - *off : 0;
 }
 
-/* Records wake the reader only once the ring is a quarter full: below
- * that it finds them at its next poll (CaptureRing.poll consumes after its
- * wait, every 100 ms in the agent), so a busy listener costs one wake-up
- * per batch instead of a wake-up and a context switch per request. */
+/* The record that fills the ring past a quarter wakes the reader; the
+ * others do not: the reader finds them at its next poll (CaptureRing.poll
+ * consumes after its wait, every 100 ms in the agent). So a busy listener
+ * costs one wake-up per batch instead of one per request (a wake-up is an
+ * irq_work, in a VM an interrupt of its own), and a reader that falls
+ * behind is woken once, not by every record while the ring stays full. The
+ * unread bytes include this record, reserved, and grow by a record's
+ * size, header included, per record: one record ends in the window. */
+#define RL_CAPTURE_WAKE_AT (RL_CAPTURE_RING_SIZE / 4)
+#define RL_CAPTURE_RECORD_SPAN ((sizeof(struct rl_capture_record) + 8 + 7) / 8 * 8)
+
 static __always_inline __u64 rl_capture_wakeup(void)
 {
-	return bpf_ringbuf_query(&rl_capture_ring, BPF_RB_AVAIL_DATA) >= RL_CAPTURE_RING_SIZE / 4 ? BPF_RB_FORCE_WAKEUP
-												   : BPF_RB_NO_WAKEUP;
+	__u64 unread = bpf_ringbuf_query(&rl_capture_ring, BPF_RB_AVAIL_DATA);
+
+	return unread >= RL_CAPTURE_WAKE_AT && unread < RL_CAPTURE_WAKE_AT + RL_CAPTURE_RECORD_SPAN ? BPF_RB_FORCE_WAKEUP
+													: BPF_RB_NO_WAKEUP;
 }
 
 /* A client packet of a flow with RL_CT_CAPTURE: when it carries data, the
