@@ -60,6 +60,11 @@ struct GatewayStageBench: ParsableCommand {
         var machine: MachineFacts
         var lab: [LabRow] = []
         var capturedLines = 0
+        /// The agent's CPU (user + system) over the runs of each listener, seconds.
+        var agentCPUSeconds: [String: Double] = [:]
+        /// The agent's CPU per capture line: its CPU over the capture runs
+        /// less that over the same number of runs without, per line.
+        var agentMicrosecondsPerLine = 0.0
         var repeatCount: Int
         var newFlowRepeat: Int
         var ranges: Int
@@ -250,16 +255,28 @@ struct GatewayStageBench: ParsableCommand {
             "--resync-period", "10m", "--metrics-addr", "", "--gateway", "external", "--access-log", accessLog,
         ])
         try gatewayBench.waitForTables(pins: pins, listeners: 2, backends: 3, agent: agent!)
+        /// The agent's CPU time so far, seconds: utime and stime of /proc/<pid>/stat.
+        func agentCPU() -> Double {
+            guard let pid = agent?.process.processIdentifier,
+                  let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+                  let name = stat.lastIndex(of: ")") else { return 0 }
+            let fields = stat[stat.index(after: name)...].split(separator: " ")   // fields[0] is field 3, the state
+            guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
+            return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
+        }
         var samples: [String: [Double]] = [:]
         print("  lab: new connections/s (wrk -t2 -c32 -d\(labSeconds)s, Connection: close, three headers), \(labRuns) runs each, alternating")
         for run in 0..<labRuns {
             for (name, port) in (run % 2 == 0 ? [("capture off", 80), ("capture on", 82)] : [("capture on", 82), ("capture off", 80)]) {
                 try GatewayBench.flushConntrack(pins: pins)
+                let cpuBefore = agentCPU()
                 let arguments = ["wrk", "-t2", "-c32", "-d\(labSeconds)s", "--timeout", "2s", "-H", "Connection: close",
                                  "-H", "X-User-Role: admin", "-H", "X-Region: eu-west-1", "http://\(GatewayLab.listener):\(port)/"]
                 let output = try lab.client.run(arguments)
                 let rate = GatewayBench.WrkReport(output).requestsPerSecond ?? 0
                 samples[name, default: []].append(rate)
+                Thread.sleep(forTimeInterval: 0.3)   // the agent reads the ring every 100 ms: its last lines
+                result.agentCPUSeconds[name, default: 0] += agentCPU() - cpuBefore
                 print(String(format: "  %@ run %d: %.0f conn/s", name, run + 1, rate))
             }
         }
@@ -271,5 +288,9 @@ struct GatewayStageBench: ParsableCommand {
         let off = median(samples["capture off"]!), on = median(samples["capture on"]!)
         print(String(format: "  median: capture off %.0f conn/s, on %.0f conn/s: on/off %.3f; %d capture lines written",
                      off, on, on / off, result.capturedLines))
+        let cpuOn = result.agentCPUSeconds["capture on"] ?? 0, cpuOff = result.agentCPUSeconds["capture off"] ?? 0
+        result.agentMicrosecondsPerLine = result.capturedLines > 0 ? (cpuOn - cpuOff) / Double(result.capturedLines) * 1e6 : 0
+        print(String(format: "  agent CPU: %.2f s over the capture runs, %.2f s over the others: %.1f µs per line",
+                     cpuOn, cpuOff, result.agentMicrosecondsPerLine))
     }
 }
