@@ -256,12 +256,14 @@ struct GatewayStageBench: ParsableCommand {
         ])
         try gatewayBench.waitForTables(pins: pins, listeners: 2, backends: 3, agent: agent!)
         /// The agent's CPU time so far, seconds: utime and stime of /proc/<pid>/stat.
-        func agentCPU() -> Double {
-            guard let pid = agent?.process.processIdentifier,
-                  let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-                  let name = stat.lastIndex(of: ")") else { return 0 }
-            let fields = stat[stat.index(after: name)...].split(separator: " ")   // fields[0] is field 3, the state
-            guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
+        func agentCPU() throws -> Double {
+            let pid = agent?.process.processIdentifier ?? 0
+            let stat = (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)) ?? ""
+            // After the name: fields[0] is field 3 (the state), utime and stime are fields 14 and 15.
+            let fields = stat.lastIndex(of: ")").map { stat[stat.index(after: $0)...].split(separator: " ") } ?? []
+            guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else {
+                throw BenchError("cannot read the agent's CPU time from /proc/\(pid)/stat")
+            }
             return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
         }
         var samples: [String: [Double]] = [:]
@@ -269,14 +271,14 @@ struct GatewayStageBench: ParsableCommand {
         for run in 0..<labRuns {
             for (name, port) in (run % 2 == 0 ? [("capture off", 80), ("capture on", 82)] : [("capture on", 82), ("capture off", 80)]) {
                 try GatewayBench.flushConntrack(pins: pins)
-                let cpuBefore = agentCPU()
+                let cpuBefore = try agentCPU()
                 let arguments = ["wrk", "-t2", "-c32", "-d\(labSeconds)s", "--timeout", "2s", "-H", "Connection: close",
                                  "-H", "X-User-Role: admin", "-H", "X-Region: eu-west-1", "http://\(GatewayLab.listener):\(port)/"]
                 let output = try lab.client.run(arguments)
                 let rate = GatewayBench.WrkReport(output).requestsPerSecond ?? 0
                 samples[name, default: []].append(rate)
                 Thread.sleep(forTimeInterval: 0.3)   // the agent reads the ring every 100 ms: its last lines
-                result.agentCPUSeconds[name, default: 0] += agentCPU() - cpuBefore
+                result.agentCPUSeconds[name, default: 0] += try agentCPU() - cpuBefore
                 print(String(format: "  %@ run %d: %.0f conn/s", name, run + 1, rate))
             }
         }
