@@ -233,22 +233,16 @@ static __always_inline __u32 rl_flow_hash(const struct rl_flow *f)
 	return h;
 }
 
-/* Picks the next hop whose cumulative weight range holds the flow's hash. */
+/* The next hop of the flow's bucket (the agent keeps every bucket below
+ * count; a group that breaks that rule forwards nothing rather than out of
+ * bounds). */
 static __always_inline const struct rl_nexthop *rl_pick(const struct rl_group *g, __u32 hash)
 {
-	if (g->count == 0 || g->count > RL_MAX_NEXTHOPS || g->total_weight == 0)
-		return 0;
-	__u32 bucket = hash % g->total_weight;
+	__u32 index = g->buckets[hash & (RL_GROUP_BUCKETS - 1)];
 
-	/* A bounded loop (kernel >= 5.3); no unrolling needed. */
-	for (int i = 0; i < RL_MAX_NEXTHOPS; i++) {
-		if (i >= g->count)
-			break;
-		if (bucket < g->nexthops[i].weight)
-			return &g->nexthops[i];
-		bucket -= g->nexthops[i].weight;
-	}
-	return 0;
+	if (index >= g->count || index >= RL_MAX_NEXTHOPS)
+		return 0;
+	return &g->nexthops[index];
 }
 
 static __always_inline int rl_is_local(__u8 family, const __u32 *addr)

@@ -80,6 +80,14 @@ extension rl_group {
                 raw.storeBytes(of: value, toByteOffset: index * MemoryLayout<rl_nexthop>.stride, as: rl_nexthop.self)
             }
         }
+        let table = BucketTable.build(nexthops, count: Int(RL_GROUP_BUCKETS))
+        withUnsafeMutableBytes(of: &buckets) { $0.copyBytes(from: table) }
+    }
+
+    /// Whether the buckets are the table the next hops build: false for a
+    /// group changed behind the agent's back (or by another version).
+    var bucketsMatchHops: Bool {
+        withUnsafeBytes(of: buckets) { $0.elementsEqual(BucketTable.build(hops, count: Int(RL_GROUP_BUCKETS))) }
     }
 
     var hops: [NextHop] {

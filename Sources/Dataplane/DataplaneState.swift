@@ -19,7 +19,7 @@ extension DataplaneState {
         }
         (state.bindings, state.gatewayInterfaces) = try maps.bindings()
         (state.routes, state.unreadableRoutes) = try maps.routes()
-        state.groups = try maps.allGroups()
+        (state.groups, state.damagedGroups) = try maps.allGroups()
         state.localAddresses = try maps.localAddresses()
         state.routeCounters = try maps.routeCounters()
         state.reasonCounters = try maps.reasonCounters()

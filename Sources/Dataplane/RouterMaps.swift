@@ -175,10 +175,16 @@ public struct RouterMaps: Sendable {
         try groups.lookup(id)?.hops
     }
 
-    public func allGroups() throws(BPFError) -> [UInt32: [NextHop]] {
+    /// Every group, and the ids of those whose bucket table is not the one
+    /// their next hops build (changed behind the agent's back).
+    public func allGroups() throws(BPFError) -> (groups: [UInt32: [NextHop]], damaged: Set<UInt32>) {
         var result: [UInt32: [NextHop]] = [:]
-        for (id, value) in try groups.entries() { result[id] = value.hops }
-        return result
+        var damaged: Set<UInt32> = []
+        for (id, value) in try groups.entries() {
+            result[id] = value.hops
+            if !value.bucketsMatchHops { damaged.insert(id) }
+        }
+        return (result, damaged)
     }
 
     // MARK: Interface bindings

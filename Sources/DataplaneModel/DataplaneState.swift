@@ -15,6 +15,9 @@ public struct DataplaneState: Sendable, Equatable {
     /// Route entries whose key or value the ABI can't express.
     public var unreadableRoutes = 0
     public var groups: [UInt32: [NextHop]] = [:]
+    /// Groups whose bucket table is not the one their next hops build
+    /// (`BucketTable`): rewritten by the next pass.
+    public var damagedGroups: Set<UInt32> = []
     public var localAddresses: Set<IPAddress> = []
     /// route id -> counters.
     public var routeCounters: [UInt32: Counter] = [:]

@@ -152,6 +152,10 @@ public enum Planner {
         // see docs/performance.md); stale ones are removed below.
         let desiredIDs = Set(entries.values.map(\.id))
         operations += newGroups.map { .setGroup(id: $0.0, nexthops: $0.1) }
+        // A kept group whose buckets were changed behind our back: rewritten
+        // in place (one atomic update; its flows return to their next hops).
+        operations += groupIDs.filter { actual.damagedGroups.contains($0.value) }
+            .sorted { $0.value < $1.value }.map { .setGroup(id: $0.value, nexthops: $0.key) }
         operations += desired.localAddresses.subtracting(actual.localAddresses).sorted().map { .addLocalAddress($0) }
         // 2. Routes, new or changed in place.
         operations += keys.filter { actual.routes[$0] != entries[$0] }.map { .setRoute($0, entries[$0]!) }

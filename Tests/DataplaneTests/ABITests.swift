@@ -6,7 +6,7 @@ import Testing
 /// compiled with; a change to the header without a change here fails.
 @Suite struct ABITests {
     @Test func mapKeyAndValueLayoutsMatchTheHeader() {
-        #expect(RL_ABI_VERSION == 6)
+        #expect(RL_ABI_VERSION == 7)
         #expect(MemoryLayout<rl_iface>.size == 8)
         #expect(MemoryLayout<rl_lpm_key_v4>.size == 12)
         #expect(MemoryLayout<rl_lpm_key_v4>.offset(of: \.table_id) == 4)
@@ -20,7 +20,8 @@ import Testing
         #expect(MemoryLayout<rl_nexthop>.offset(of: \.weight) == 4)
         #expect(MemoryLayout<rl_nexthop>.offset(of: \.family) == 8)
         #expect(MemoryLayout<rl_nexthop>.offset(of: \.gateway) == 12)
-        #expect(MemoryLayout<rl_group>.size == 8 + 28 * 16)
+        #expect(MemoryLayout<rl_group>.size == 8 + 28 * 16 + 4096)
+        #expect(MemoryLayout<rl_group>.offset(of: \.buckets) == 8 + 28 * 16)
         #expect(MemoryLayout<rl_group>.offset(of: \.nexthops) == 8)
         #expect(MemoryLayout<rl_addr_key>.size == 20)
         #expect(MemoryLayout<rl_addr_key>.offset(of: \.addr) == 4)

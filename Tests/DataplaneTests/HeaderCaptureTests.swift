@@ -397,9 +397,9 @@ extension GatewayProgramTests {
             let reopened = try GatewayMaps.openPinned(directory: pins, router: without.maps)
             #expect(!reopened.hasCaptureRing)
             // What `routelet dump` says of it.
-            var report = DataplaneReport(state: try DataplaneState.read(maps: without.maps), abiVersion: 6, names: [:])
+            var report = DataplaneReport(state: try DataplaneState.read(maps: without.maps), abiVersion: UInt32(RL_ABI_VERSION), names: [:])
             report.headerCapture = reopened.hasCaptureRing
-            #expect(report.rendered().hasPrefix("routelet data plane (ABI 6; header capture off"), "\(report.rendered())")
+            #expect(report.rendered().hasPrefix("routelet data plane (ABI \(RL_ABI_VERSION); header capture off"), "\(report.rendered())")
         }
     }
 }

@@ -10,7 +10,9 @@ struct Model {
 
     mutating func apply(_ operation: Operation) {
         switch operation {
-        case .setGroup(let id, let hops): state.groups[id] = hops
+        case .setGroup(let id, let hops):
+            state.groups[id] = hops
+            state.damagedGroups.remove(id)
         case .addLocalAddress(let address): state.localAddresses.insert(address)
         case .setRoute(let key, let entry): state.routes[key] = entry
         case .bind(let ifindex, let table, let gateway):
@@ -33,7 +35,9 @@ struct Model {
             state.bindings[ifindex] = nil
             state.gatewayInterfaces.remove(ifindex)
         case .removeRoute(let key): state.routes[key] = nil
-        case .removeGroup(let id): state.groups[id] = nil
+        case .removeGroup(let id):
+            state.groups[id] = nil
+            state.damagedGroups.remove(id)
         case .removeCounter(let id): state.routeCounters[id] = nil
         case .removeLocalAddress(let address): state.localAddresses.remove(address)
         case .setGatewayMark(let mark): state.gatewayMark = mark
@@ -167,6 +171,30 @@ func randomDesired(_ random: inout SplitMix64) -> DesiredDataplane {
         actual.routes[planted] = RouteEntry(id: 5, action: .blackhole)
         let plan = Planner.plan(desired: desired, actual: actual, isCurrent: current)
         #expect(plan.operations == [.attach(ifindex: 3), .removeRoute(planted)])
+    }
+
+    @Test func aGroupWhoseBucketsWereChangedIsRewrittenInPlaceAndOnlyIt() {
+        var desired = DesiredDataplane()
+        let three = [1, 2, 3].map { NextHop(ifindex: UInt32($0), gateway: nil) }
+        desired.routes[RouteKey(table: 7, prefix: IPPrefix("10.0.0.0/8")!)] = .forward(three)
+        desired.routes[RouteKey(table: 7, prefix: IPPrefix("10.1.0.0/16")!)] = .forward(three)
+        desired.routes[RouteKey(table: 7, prefix: IPPrefix("10.2.0.0/16")!)] = .forward([three[0]])
+        var model = Model()
+        Planner.plan(desired: desired, actual: model.state, isCurrent: current).operations.forEach { model.apply($0) }
+        let shared = model.state.groups.first { $0.value == three }!.key
+
+        model.state.damagedGroups = [shared]
+        let plan = Planner.plan(desired: desired, actual: model.state, isCurrent: current)
+        #expect(plan.operations == [.setGroup(id: shared, nexthops: three)], "\(plan.operations)")
+        plan.operations.forEach { model.apply($0) }
+        #expect(Planner.plan(desired: desired, actual: model.state, isCurrent: current).operations.isEmpty)
+
+        // A damaged group no route uses any more is removed, not rewritten.
+        model.state.damagedGroups = [shared]
+        desired.routes = desired.routes.filter { $0.key.prefix.length == 16 && $0.value == .forward([three[0]]) }
+        let removal = Planner.plan(desired: desired, actual: model.state, isCurrent: current)
+        #expect(removal.operations.contains(.removeGroup(id: shared)) && !removal.operations.contains(.setGroup(id: shared, nexthops: three)),
+                "\(removal.operations)")
     }
 
     @Test func routeIDsSurviveAndStayUniqueWhenHashesCollide() {

@@ -17,11 +17,12 @@
 
 #include <linux/types.h>
 
-#define RL_ABI_VERSION 6
+#define RL_ABI_VERSION 7
 
 /* Upper bounds, also the sizes of the maps declared in router.bpf.c. */
 #define RL_MAX_NEXTHOPS 16          /* next hops in one ECMP/WCMP group */
 #define RL_MAX_NEXTHOP_WEIGHT 256   /* weight of one next hop */
+#define RL_GROUP_BUCKETS 4096       /* hash buckets of one group (a power of two) */
 #define RL_MAX_INTERFACES 4096      /* interfaces bound to a table */
 #define RL_MAX_ROUTES_V4 (1 << 21)  /* IPv4 prefixes, all tables together */
 #define RL_MAX_ROUTES_V6 (1 << 20)  /* IPv6 prefixes, all tables together */
@@ -99,14 +100,20 @@ struct rl_nexthop {
 };
 _Static_assert(sizeof(struct rl_nexthop) == 28, "rl_nexthop layout");
 
-/* rl_groups: group id -> next hops. A flow picks the next hop whose
- * cumulative weight range holds (flow hash % total_weight). */
+/* rl_groups: group id -> next hops. A flow takes the next hop that
+ * buckets[flow hash % RL_GROUP_BUCKETS] names. The agent fills the buckets
+ * by weighted rendezvous hashing over the next hops (docs/dataplane.md,
+ * "ECMP"): a function of the group's next hops alone, so that when one
+ * leaves only its buckets change hands, and when it comes back it takes
+ * back exactly those. */
 struct rl_group {
 	__u32 count;                /* 1..RL_MAX_NEXTHOPS */
-	__u32 total_weight;         /* sum of the first count weights */
+	__u32 total_weight;         /* sum of the first count weights (for readers) */
 	struct rl_nexthop nexthops[RL_MAX_NEXTHOPS];
+	__u8 buckets[RL_GROUP_BUCKETS]; /* index into nexthops, < count */
 };
-_Static_assert(sizeof(struct rl_group) == 8 + 28 * RL_MAX_NEXTHOPS, "rl_group layout");
+_Static_assert(sizeof(struct rl_group) == 8 + 28 * RL_MAX_NEXTHOPS + RL_GROUP_BUCKETS, "rl_group layout");
+_Static_assert((RL_GROUP_BUCKETS & (RL_GROUP_BUCKETS - 1)) == 0, "RL_GROUP_BUCKETS is a power of two");
 
 /* rl_local_addrs: the node's own addresses; packets to them go to the kernel. */
 struct rl_addr_key {
