@@ -33,8 +33,9 @@ enum NodeStatusBuilder {
     }
 
     static func programmedCondition(_ verdict: TableVerdict) -> Condition {
-        programmed(problems: verdict.problems, generation: verdict.generation,
-                   success: "\(verdict.installedPrefixes) prefixes installed on \(verdict.interfaces.joined(separator: ", "))")
+        var success = "\(verdict.installedPrefixes) prefixes installed on \(verdict.interfaces.joined(separator: ", "))"
+        if !verdict.degraded.isEmpty { success += "; next hops left out: " + verdict.degraded.map(\.message).joined(separator: "; ") }
+        return programmed(problems: verdict.problems, generation: verdict.generation, success: truncated(success))
     }
 
     static func programmedCondition(_ verdict: GatewayVerdict) -> Condition {

@@ -13,6 +13,9 @@ public struct StatusReport: Codable, Sendable, Equatable {
         public var routes: Routes
         public var programmed: Bool
         public var problems: [String]
+        /// Installed prefixes serving without some of their next hops, and
+        /// why (absent when none).
+        public var nextHopsLeftOut: [String]?
     }
 
     /// Routes in the spec; prefixes installed; prefixes left out (no usable route).
@@ -46,7 +49,8 @@ public struct StatusReport: Codable, Sendable, Equatable {
         tables = verdicts.map {
             TableStatus(name: $0.name, generation: $0.generation, tableID: $0.tableID, interfaces: $0.interfaces,
                   routes: Routes(desired: $0.desiredRoutes, installed: $0.installedPrefixes, down: $0.downPrefixes),
-                  programmed: $0.isProgrammed, problems: $0.problems.map(\.description))
+                  programmed: $0.isProgrammed, problems: $0.problems.map(\.description),
+                  nextHopsLeftOut: $0.degraded.isEmpty ? nil : $0.degraded.map(\.description))
         }
         gatewayRoutes = gatewayVerdicts.map {
             GatewayRouteStatus(namespace: $0.namespace, name: $0.name, generation: $0.generation, listener: $0.listener,

@@ -52,21 +52,23 @@ public enum Compiler {
                 if candidates[prefix] == nil { order.append(prefix) }
                 candidates[prefix, default: []].append(route)
             }
-            var problems: [Problem] = []
+            var problems: [Problem] = [], degraded: [Problem] = []
             for prefix in order {
                 let key = RouteKey(table: tableID, prefix: prefix)
                 switch select(candidates[prefix]!, node: node) {
-                case .installed(let action, let problem):
+                case .installed(let action, let problem, let lost):
                     desired.routes[key] = action
                     desired.owners[key] = name
                     verdict.installedPrefixes += 1
-                    if let problem { problems.append(problem) }
+                    if let problem { problems.append(Problem(problem.reason, "\(prefix): \(problem.message)")) }
+                    degraded += lost.map { Problem($0.reason, "\(prefix): \($0.message)") }
                 case .down(let problem):
                     verdict.downPrefixes += 1
                     problems.append(Problem(problem.reason, "\(prefix): \(problem.message)"))
                 }
             }
             verdict.problems += summarize(problems)
+            verdict.degraded = summarize(degraded)
             verdicts.append(verdict)
         }
         return Compilation(desired: desired, verdicts: verdicts)
@@ -78,30 +80,36 @@ public enum Compiler {
     }
 
     enum Selection {
-        case installed(DesiredAction, Problem?)
+        /// Installed; `problem`: what of the spec could not be installed;
+        /// `lost`: the next hops of the winning metric that are left out
+        /// (their interface missing or down). Messages don't name the prefix.
+        case installed(DesiredAction, problem: Problem?, lost: [Problem])
         case down(Problem)
     }
 
-    /// The action for one prefix from its candidate routes.
+    /// The action for one prefix from its candidate routes: the lowest
+    /// metric with a usable next hop, its usable next hops merged.
     static func select(_ routes: [RouteletAPI.Route], node: NodeFacts) -> Selection {
         var firstFailure: Problem?
         var usable: [(route: RouteletAPI.Route, hops: [DataplaneModel.NextHop])] = []
+        var lost: [Problem] = []
         var winningMetric: UInt32?
         for route in routes.sorted(by: { $0.effectiveMetric < $1.effectiveMetric }) {   // stable: spec order within a metric
             if let winningMetric, route.effectiveMetric > winningMetric { break }
-            switch egress(of: route, node: node) {
-            case .success(let hops):
+            let egress = egress(of: route, node: node)
+            if let hops = egress.hops {
                 usable.append((route, hops))
                 winningMetric = route.effectiveMetric
-            case .failure(let problem):
-                firstFailure = firstFailure ?? problem
+                lost += egress.unusable
+            } else {
+                firstFailure = firstFailure ?? egress.unusable.first
             }
         }
         guard let first = usable.first else {
             return .down(firstFailure ?? Problem(.interfaceNotFound, "no usable route"))
         }
-        if first.route.effectiveType == .blackhole { return .installed(.blackhole, nil) }
-        if first.route.effectiveType == .local { return .installed(.local, nil) }
+        if first.route.effectiveType == .blackhole { return .installed(.blackhole, problem: nil, lost: []) }
+        if first.route.effectiveType == .local { return .installed(.local, problem: nil, lost: []) }
 
         // Equal metrics merge into one group; the same next hop adds up its weights.
         var weights: [DataplaneModel.NextHop: UInt32] = [:]
@@ -114,31 +122,37 @@ public enum Compiler {
         var hops = weights.map { DataplaneModel.NextHop(ifindex: $0.key.ifindex, gateway: $0.key.gateway, weight: $0.value) }.sorted()
         var problem: Problem?
         if hops.count > maxNextHops {
-            problem = Problem(.tooManyNextHops, "\(first.route.destination): \(hops.count) next hops at metric \(first.route.effectiveMetric); the first \(maxNextHops) are used")
+            problem = Problem(.tooManyNextHops, "\(hops.count) next hops at metric \(first.route.effectiveMetric); the first \(maxNextHops) are used")
             hops = Array(hops.prefix(maxNextHops))
         }
-        return .installed(.forward(hops), problem)
+        return .installed(.forward(hops), problem: problem, lost: lost)
     }
 
     static let maxNextHops = 16
 
-    /// The next hops of a Unicast route, or why it can't be used here.
-    static func egress(of route: RouteletAPI.Route, node: NodeFacts) -> Result<[DataplaneModel.NextHop], Problem> {
-        guard route.effectiveType == .unicast else { return .success([]) }
+    /// The usable next hops of a route (nil when it has none; [] for a
+    /// route of another type), and why each of the others can't be used
+    /// here: a next hop whose interface is missing or down leaves the
+    /// route, and the others keep serving.
+    static func egress(of route: RouteletAPI.Route, node: NodeFacts) -> (hops: [DataplaneModel.NextHop]?, unusable: [Problem]) {
+        guard route.effectiveType == .unicast else { return ([], []) }
         let specified: [(gateway: IPAddress?, interface: String, weight: Int)] =
             route.nexthops.map { $0.map { ($0.gatewayAddress, $0.interface, $0.effectiveWeight) } }
             ?? [(route.gatewayAddress, route.interface ?? "", 1)]
         var hops: [DataplaneModel.NextHop] = []
+        var unusable: [Problem] = []
         for hop in specified {
             guard let link = node.links[hop.interface] else {
-                return .failure(Problem(.interfaceNotFound, "interface \(hop.interface) not found"))
+                unusable.append(Problem(.interfaceNotFound, "interface \(hop.interface) not found"))
+                continue
             }
             guard link.isUp else {
-                return .failure(Problem(.interfaceDown, "interface \(hop.interface) is down"))
+                unusable.append(Problem(.interfaceDown, "interface \(hop.interface) is down"))
+                continue
             }
             hops.append(DataplaneModel.NextHop(ifindex: link.ifindex, gateway: hop.gateway, weight: UInt32(max(1, hop.weight))))
         }
-        return .success(hops)
+        return (hops.isEmpty ? nil : hops, unusable)
     }
 
     /// At most a few problems per reason, so a table with 10,000 down

@@ -153,6 +153,10 @@ public struct TableVerdict: Hashable, Sendable {
     /// Prefixes without any usable route, left out.
     public var downPrefixes: Int
     public var problems: [Problem]
+    /// Installed prefixes that serve without some of their next hops (an
+    /// interface missing or down): the node's state, not a fault of the
+    /// spec, so they leave the table programmed.
+    public var degraded: [Problem] = []
 
     /// Programmed: every interface bound and every prefix installed.
     public var isProgrammed: Bool { problems.isEmpty }

@@ -14,7 +14,8 @@ public struct Route: Codable, Hashable, Sendable {
     public var metric: UInt32?
     /// Default Unicast.
     public var type: RouteType?
-    /// Multipath next hops, instead of `gateway`/`interface`.
+    /// Multipath next hops, instead of `gateway`/`interface`. One whose
+    /// interface is down or missing on a node leaves the group there.
     public var nexthops: [NextHop]?
 
     public init(

@@ -28,14 +28,15 @@ final class AgentLab: Sendable {
     let pins: String
     let stateDir: String
 
-    init() throws {
+    /// - Parameter nextHops: the lab's next-hop hosts (`RouterLab`), 2 or 3.
+    init(nextHops: Int = 2) throws {
         guard getuid() == 0 else { throw HarnessError("agent tests need root (BPF, namespaces); run `make test` as root, as CI does") }
         let id = String(UInt32.random(in: 0...UInt32.max), radix: 16)
         manifests = NSTemporaryDirectory() + "rl-manifests-\(id)"
         stateDir = NSTemporaryDirectory() + "rl-state-\(id)"
         pins = "/sys/fs/bpf/rltest-agent-\(id)"
         try FileManager.default.createDirectory(atPath: manifests, withIntermediateDirectories: true)
-        lab = try RouterLab()
+        lab = try RouterLab(nextHops: nextHops)
     }
 
     func startAgent(resync: String = "30s") throws -> AgentProcess {

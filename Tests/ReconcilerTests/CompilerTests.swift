@@ -54,6 +54,41 @@ import Testing
         #expect(missing.verdict("edge")?.problems.first?.message == "10.0.0.0/8: interface eth1 not found")
     }
 
+    @Test func aDeadNextHopLeavesItsGroupAndOnlyTheLastOneTakesThePrefixToTheNextMetric() throws {
+        let ecmp = try table("""
+            apiVersion: routelet.dev/v1alpha1
+            kind: RouteTable
+            metadata: {name: e}
+            spec:
+              interfaces: [eth0]
+              routes:
+              - destination: 10.0.0.0/8
+                nexthops: [{gateway: 192.0.2.1, interface: eth1}, {gateway: 192.0.2.2, interface: eth2, weight: 2}, {gateway: 192.0.2.3, interface: eth3}]
+              - {destination: 10.0.0.0/8, gateway: 192.0.2.9, interface: eth9, metric: 100}
+            """)
+        let all = Compiler.compile(tables: [ecmp], node: node(extra: ["eth9"]))
+        #expect(all.action("e", "10.0.0.0/8").map(Self.hopCount) == 3)
+        #expect(all.verdict("e")?.degraded == [])
+
+        // eth2 down, eth3 gone: eth1 serves alone, the table stays programmed and says so.
+        let one = Compiler.compile(tables: [ecmp], node: node(down: ["eth2"], missing: ["eth3"], extra: ["eth9"]))
+        #expect(one.action("e", "10.0.0.0/8") == .forward([NextHop(ifindex: 11, gateway: address("192.0.2.1"))]))
+        let verdict = try #require(one.verdict("e"))
+        #expect(verdict.isProgrammed && verdict.installedPrefixes == 1 && verdict.downPrefixes == 0)
+        #expect(verdict.degraded == [Problem(.interfaceDown, "10.0.0.0/8: interface eth2 is down"),
+                                     Problem(.interfaceNotFound, "10.0.0.0/8: interface eth3 not found")], "\(verdict.degraded)")
+
+        // The last one down too: the backup metric, and nothing is degraded.
+        let none = Compiler.compile(tables: [ecmp], node: node(down: ["eth1", "eth2"], missing: ["eth3"], extra: ["eth9"]))
+        #expect(none.action("e", "10.0.0.0/8") == .forward([NextHop(ifindex: 14, gateway: address("192.0.2.9"))]))
+        #expect(none.verdict("e")?.degraded == [] && none.verdict("e")?.isProgrammed == true)
+    }
+
+    static func hopCount(_ action: DesiredAction) -> Int {
+        if case .forward(let hops) = action { return hops.count }
+        return 0
+    }
+
     @Test func equalMetricCandidatesMergeWithTheirWeights() throws {
         let wcmp = try table("""
             apiVersion: routelet.dev/v1alpha1
