@@ -131,13 +131,15 @@ public struct IPPrefix: Hashable, Sendable, Comparable, CustomStringConvertible 
         guard let address = IPAddress(text[..<slash]) else { return .failure(.badAddress) }
         let maximum = address.family.bitCount
         let digits = utf8[utf8.index(after: slash)...]
-        // 1-3 ASCII digits, no leading zero ("08" is not canonical), at most the family's bits.
+        // 1-3 ASCII digits (counted first: twenty would overflow the sum), no
+        // leading zero ("08" is not canonical), at most the family's bits.
+        guard (1...3).contains(digits.count) else { return .failure(.badLength(maximum: maximum)) }
         var length = 0
         for byte in digits {
             guard (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) else { return .failure(.badLength(maximum: maximum)) }
             length = length * 10 + Int(byte - UInt8(ascii: "0"))
         }
-        guard (1...3).contains(digits.count), digits.count == 1 || digits.first != UInt8(ascii: "0"), length <= maximum else {
+        guard digits.count == 1 || digits.first != UInt8(ascii: "0"), length <= maximum else {
             return .failure(.badLength(maximum: maximum))
         }
         let canonical = IPPrefix(address: address.masked(to: length), length: length)!
