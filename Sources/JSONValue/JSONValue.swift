@@ -4,8 +4,11 @@ import Foundation
 /// before they are turned into typed resources.
 ///
 /// Integers are kept apart from floating-point numbers so that values up to
-/// `Int64.max` round-trip exactly. `.integer(1)` and `.double(1)` are different
-/// values even though they print the same in JSON.
+/// `Int64.max` round-trip exactly. Parsing gives `.integer` for every number
+/// with an integral value in Int64's range (`1.0`, `1e3` and big doubles
+/// alike) and `.double` for the rest, so what parses prints and parses back
+/// to the same value. `.integer(1)` and `.double(1)` made in code are
+/// different values even though they print the same in JSON.
 public enum JSONValue: Hashable, Sendable {
     case null
     case bool(Bool)
@@ -87,7 +90,10 @@ extension JSONValue: Codable {
         } else if let value = try? container.decode(Int64.self) {
             self = .integer(value)
         } else if let value = try? container.decode(Double.self) {
-            self = .double(value)
+            // "-3222222222222222222.5" is the double -3222222222222222336,
+            // an integer: kept as one, so that its JSON reads back the same
+            // (see encode).
+            self = Int64(exactly: value).map(JSONValue.integer) ?? .double(value)
         } else if let value = try? container.decode(String.self) {
             self = .string(value)
         } else if let value = try? container.decode([JSONValue].self) {
@@ -112,8 +118,11 @@ extension JSONValue: Codable {
             var container = encoder.singleValueContainer()
             try container.encode(value)
         case .double(let value):
+            // An integral double prints as an integer ("3e+18" would read back
+            // as the decimal 3000000000000000000, and -3.2222222222222223e+18
+            // as ...300, not as the double's ...336): its exact digits.
             var container = encoder.singleValueContainer()
-            try container.encode(value)
+            if let integer = Int64(exactly: value) { try container.encode(integer) } else { try container.encode(value) }
         case .string(let value):
             var container = encoder.singleValueContainer()
             try container.encode(value)

@@ -72,7 +72,8 @@ func edgeNumbers() throws {
     #expect(try json("-9223372036854775808") == .integer(.min))
     // One past Int64 falls back to a (rounded) double.
     #expect(try json("9223372036854775808") == .double(9_223_372_036_854_775_808))
-    #expect(try json("-9223372036854775809") == .double(-9_223_372_036_854_775_808))
+    // One below rounds to Int64.min itself, an integer.
+    #expect(try json("-9223372036854775809") == .integer(.min))
     // -0 loses its sign: the decoder offers it as the integer 0 first.
     #expect(try json("-0") == .integer(0))
     #expect(try json("-0.0").doubleValue == 0)
@@ -81,6 +82,22 @@ func edgeNumbers() throws {
     #expect(throws: (any Error).self) { try json("1e400") }
     #expect(throws: (any Error).self) { try json("-1e400") }
     #expect(throws: (any Error).self) { try json(String(repeating: "9", count: 400)) }
+}
+
+@Test("what parses prints and parses back to the same value, big integral doubles too (found by make fuzz)",
+      arguments: ["-3222222222222222222.5", "3e18", "1.0", "-1e3", "0.1", "1e19", "-0.0", "9007199254740993", "4611686018427387904.7", "[1.5e300, 2e-300]"])
+func roundTrips(_ text: String) throws {
+    let value = try json(text)
+    let printed = try value.jsonData()
+    let again = try JSONValue(jsonData: printed)
+    #expect(again == value, "\(text) parses to \(value), which prints as \(String(decoding: printed, as: UTF8.self)) and parses to \(again)")
+}
+
+@Test("an integral double made in code prints its exact digits")
+func integralDoublesPrintAsIntegers() throws {
+    #expect(String(decoding: try JSONValue.double(-3_222_222_222_222_222_336).jsonData(), as: UTF8.self) == "-3222222222222222336")
+    #expect(String(decoding: try JSONValue.double(2.5).jsonData(), as: UTF8.self) == "2.5")
+    #expect(String(decoding: try JSONValue.double(1e19).jsonData(), as: UTF8.self) == "1e+19")
 }
 
 @Test("hostile documents survive JSON Patch, merge patch and JSONPath")
