@@ -3,6 +3,7 @@
 #   make demo    install what is missing, build, run the namespace lab demo
 #   make test    install what is missing, build, run every test
 #   make bench   benchmarks (never part of make test)
+#   make fuzz    libFuzzer over every parser of untrusted bytes (FUZZ_SECONDS=N per target, default 60)
 #   make image   the container image, where a container engine runs
 
 SWIFT_BIN ?= /opt/swift/usr/bin
@@ -10,7 +11,7 @@ export PATH := $(SWIFT_BIN):$(PATH)
 SWIFT ?= swift
 BUILD_FLAGS ?=
 
-.PHONY: all deps build bpf test demo bench clean validate-manifests image
+.PHONY: all deps build bpf test demo bench fuzz clean validate-manifests image
 
 all: build
 
@@ -52,6 +53,13 @@ bench: deps
 	.build/release/routelet-bench gateway
 	.build/release/routelet-bench gateway-stage
 	ROUTELET=.build/release/routelet bench/http-gateway.sh
+
+# libFuzzer over each parser of untrusted bytes (Tests/Fuzz, docs/fuzzing.md):
+# FUZZ_SECONDS per target (default 60), FUZZ_TARGETS to pick some. make test
+# replays the committed corpora; this finds new inputs.
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	FUZZ_SECONDS=$(FUZZ_SECONDS) SWIFT=$(SWIFT) scripts/fuzz.sh
 
 # manifests/ and helm-chart/ against the Kubernetes schemas (docs/install.md).
 validate-manifests:

@@ -6,6 +6,8 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "routelet", targets: ["routelet"]),
+        // For the fuzzing package in Tests/Fuzz (`make fuzz`).
+        .library(name: "FuzzTargets", targets: ["FuzzTargets"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -98,6 +100,19 @@ let package = Package(
 
         // Structural OpenAPI v3 schemas (the CRDs'): validation, unknown fields, pruning.
         .target(name: "Schema", dependencies: ["JSONValue", "YAML"]),
+
+        // One entry point per parser of untrusted bytes, for libFuzzer
+        // (Tests/Fuzz, `make fuzz`) and the corpus replay in `make test`.
+        .target(
+            name: "FuzzTargets",
+            dependencies: [
+                "Agent", "APIServer", "APIStore", "GatewayConfig", "JSONValue", "KubeClient", "NetAddress", "Netlink", "RouteletAPI", "Schema", "YAML",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
 
         // The embedded Kubernetes-compatible API server (kubectl drives it).
         .target(
@@ -194,6 +209,7 @@ let package = Package(
         .testTarget(name: "SchemaTests", dependencies: ["Schema", "RouteletAPI", "YAML", "JSONValue"]),
         .testTarget(name: "YAMLTests", dependencies: ["YAML", "JSONValue"]),
         .testTarget(name: "RouteletAPITests", dependencies: ["RouteletAPI", "YAML", "NetAddress", "JSONValue"]),
+        .testTarget(name: "FuzzTests", dependencies: ["FuzzTargets"]),
         .testTarget(name: "ReconcilerTests", dependencies: ["Reconciler", "GatewayConfig", "RouteletAPI", "DataplaneModel", "NetAddress", "YAML", "JSONValue"]),
         .testTarget(name: "AgentTests", dependencies: ["Agent", "AccessLog", "Reconciler", "Dataplane", "NetLab", "KubeClient", "JSONValue", "RouteletAPI", "YAML", "routelet"]),
         .testTarget(name: "NetlinkTests", dependencies: ["Netlink", "NetAddress", "CRouteletSys"]),

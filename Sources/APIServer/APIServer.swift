@@ -97,12 +97,12 @@ public struct APIServerService: Service {
     }()
 
     /// The embedded CRDs, as served resources.
-    static func customResources() throws -> [ResourceType] {
+    public static func customResources() throws -> [ResourceType] {
         try embeddedCRDs.get().map { try ResourceType(crd: $0) }
     }
 
     /// The namespaces every cluster has, and the CRD objects themselves.
-    static func seed(store: ObjectStore, registry: Registry) throws {
+    public static func seed(store: ObjectStore, registry: Registry) throws {
         for namespace in ["default", "kube-system", "kube-public", "kube-node-lease", "routelet-system"] {
             let key = ObjectKey(resource: "core/namespaces", namespace: "", name: namespace)
             guard try store.get(key) == nil else { continue }

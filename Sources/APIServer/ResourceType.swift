@@ -75,7 +75,7 @@ extension ResourceType {
     }
 
     /// The built-ins: what the agent reads and writes, and what kubectl expects.
-    static let builtins: [ResourceType] = [
+    public static let builtins: [ResourceType] = [
         .builtin("", "v1", "Namespace", "namespaces", namespaced: false, status: true, shortNames: ["ns"],
                  columns: [PrinterColumn(name: "Status", type: "string", jsonPath: ".status.phase", description: "", priority: 0, format: "")]),
         .builtin("", "v1", "Node", "nodes", namespaced: false, status: true, shortNames: ["no"]),

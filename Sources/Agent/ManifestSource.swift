@@ -89,6 +89,8 @@ public struct ManifestScan: Sendable {
     /// Objects of other kinds, ignored: (file, kind).
     public var ignored: [(file: String, kind: String)] = []
 
+    public init() {}
+
     /// The valid RouteTables by name.
     public var tables: [String: (table: RouteTable, file: String)] {
         var tables: [String: (table: RouteTable, file: String)] = [:]
@@ -126,37 +128,46 @@ public enum ManifestDirectory {
         var scan = ManifestScan()
         for path in try files(in: directory) {
             let name = (path as NSString).lastPathComponent
-            let documents: [(value: JSONValue, document: YAMLDocument?)]
-            do {
-                guard let data = FileManager.default.contents(atPath: path) else {
-                    throw ManifestError(file: name, message: "cannot be read")
-                }
-                guard data.count <= maxFileSize else {
-                    throw ManifestError(file: name, message: "is \(data.count) bytes; manifests larger than \(maxFileSize) bytes are not read")
-                }
-                if path.hasSuffix(".json") {
-                    do {
-                        documents = [(try JSONValue(jsonData: data), nil)]
-                    } catch {
-                        throw ManifestError(file: name, message: "is not valid JSON: \(error)")
-                    }
-                } else {
-                    do {
-                        documents = try YAML.parseDocuments(bytes: data).map { ($0.value, $0) }
-                    } catch {
-                        throw ManifestError(file: name, line: error.line, message: error.message)
-                    }
-                }
-            } catch let error as ManifestError {
+            guard let data = FileManager.default.contents(atPath: path) else {
                 scan.unreadableFiles.insert(name)
-                scan.errors.append(error)
+                scan.errors.append(ManifestError(file: name, message: "cannot be read"))
                 continue
             }
-            for (value, document) in documents {
-                read(value, document: document, file: name, into: &scan)
-            }
+            read(file: name, data: data, into: &scan)
         }
         return scan
+    }
+
+    /// Reads the objects of one manifest file (JSON when the name ends in
+    /// `.json`, else a YAML stream) into `scan`; what is wrong goes to its
+    /// errors, with the file's name and the line.
+    public static func read(file name: String, data: Data, into scan: inout ManifestScan) {
+        let documents: [(value: JSONValue, document: YAMLDocument?)]
+        do throws(ManifestError) {
+            guard data.count <= maxFileSize else {
+                throw ManifestError(file: name, message: "is \(data.count) bytes; manifests larger than \(maxFileSize) bytes are not read")
+            }
+            if name.hasSuffix(".json") {
+                do {
+                    documents = [(try JSONValue(jsonData: data), nil)]
+                } catch {
+                    throw ManifestError(file: name, message: "is not valid JSON: \(error)")
+                }
+            } else {
+                do {
+                    documents = try YAML.parseDocuments(bytes: data).map { ($0.value, $0) }
+                } catch {
+                    throw ManifestError(file: name, line: error.line, message: error.message)
+                }
+            }
+        } catch {
+            scan.unreadableFiles.insert(name)
+            scan.errors.append(error)
+            return
+        }
+        for (value, document) in documents {
+            read(value, document: document, file: name, into: &scan)
+        }
     }
 
     static func read(_ value: JSONValue, document: YAMLDocument?, file: String, into scan: inout ManifestScan) {

@@ -177,6 +177,8 @@ private final class Transfer: @unchecked Sendable {
     private var connectToList: UnsafeMutablePointer<curl_slist>?
     private let errorBuffer = UnsafeMutablePointer<CChar>.allocate(capacity: Int(CURL_ERROR_SIZE))
     private var body: [UInt8] = []
+    /// A watch's lines (sink `.lines`, status 200).
+    private var framer = LineFramer(maxLineBytes: CurlDriver.maxLineBytes)
     private var status = 0
     /// Set when the write callback stopped the transfer on purpose.
     private var abort: Failure?
@@ -272,21 +274,15 @@ private final class Transfer: @unchecked Sendable {
     private func received(_ bytes: UnsafeRawBufferPointer) -> Bool {
         lastActivity = .now
         if status == 0 { status = rl_curl_response_code(handle) }
-        body.append(contentsOf: bytes)
         guard case .lines(let line, _) = sink, status == 200 else {
+            body.append(contentsOf: bytes)
             if body.count > CurlDriver.maxBodyBytes {
                 abort = .tooLarge("the response is larger than \(CurlDriver.maxBodyBytes) bytes")
                 return false
             }
             return true
         }
-        var start = body.startIndex
-        while let newline = body[start...].firstIndex(of: UInt8(ascii: "\n")) {
-            if newline > start { line(Array(body[start..<newline])) }
-            start = newline + 1
-        }
-        body.removeSubrange(..<start)
-        if body.count > CurlDriver.maxLineBytes {
+        guard framer.append(bytes, line: line) else {
             abort = .tooLarge("a watch event is longer than \(CurlDriver.maxLineBytes) bytes")
             return false
         }
@@ -327,7 +323,7 @@ private final class Transfer: @unchecked Sendable {
             if let error {
                 end(error)
             } else if status == 200 {
-                if !body.isEmpty { line(body) }
+                framer.finish(line: line)
                 end(nil)
             } else {
                 end(KubeError(request: request.summary, status: status, body: Data(body)))

@@ -1,0 +1,1 @@
+/* The header is the module; SwiftPM wants a source file. */
