@@ -92,22 +92,25 @@ public enum Compiler {
     static func select(_ routes: [RouteletAPI.Route], node: NodeFacts) -> Selection {
         var firstFailure: Problem?
         var usable: [(route: RouteletAPI.Route, hops: [DataplaneModel.NextHop])] = []
-        var lost: [Problem] = []
+        var unusable: [UInt32: [Problem]] = [:]   // by metric
         var winningMetric: UInt32?
         for route in routes.sorted(by: { $0.effectiveMetric < $1.effectiveMetric }) {   // stable: spec order within a metric
             if let winningMetric, route.effectiveMetric > winningMetric { break }
             let egress = egress(of: route, node: node)
+            unusable[route.effectiveMetric, default: []] += egress.unusable
             if let hops = egress.hops {
                 usable.append((route, hops))
                 winningMetric = route.effectiveMetric
-                lost += egress.unusable
             } else {
                 firstFailure = firstFailure ?? egress.unusable.first
             }
         }
-        guard let first = usable.first else {
+        guard let first = usable.first, let winningMetric else {
             return .down(firstFailure ?? Problem(.interfaceNotFound, "no usable route"))
         }
+        // The next hops of the winning metric that are left out, of any of
+        // its routes (a metric that lost altogether is the backup's business).
+        let lost = unusable[winningMetric] ?? []
         if first.route.effectiveType == .blackhole { return .installed(.blackhole, problem: nil, lost: []) }
         if first.route.effectiveType == .local { return .installed(.local, problem: nil, lost: []) }
 

@@ -47,6 +47,8 @@ import Testing
         let verdict = try #require(down.verdict("edge"))
         #expect(verdict.downPrefixes == 1 && verdict.installedPrefixes == 4)
         #expect(verdict.problems == [Problem(.interfaceDown, "2001:db8::/32: interface eth1 is down")])
+        // The /16 serves without its route over eth1; the /8's eth1 route lost to metric 20 altogether.
+        #expect(verdict.degraded == [Problem(.interfaceDown, "10.1.0.0/16: interface eth1 is down")], "\(verdict.degraded)")
 
         let missing = Compiler.compile(tables: [try table(edge)], node: node(missing: ["eth1", "eth2"]))
         #expect(missing.action("edge", "10.0.0.0/8") == nil)
