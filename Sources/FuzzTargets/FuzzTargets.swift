@@ -153,7 +153,7 @@ public enum FuzzTargets {
         let pathAndQuery = target.split(separator: "?", maxSplits: 1).map(String.init)
         var query: [String: String] = [:]
         for pair in (pathAndQuery.count > 1 ? pathAndQuery[1] : "").split(separator: "&") {
-            let kv = pair.split(separator: "=", maxSplits: 1).map { String($0).removingPercentEncoding ?? String($0) }
+            let kv = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map { String($0).removingPercentEncoding ?? String($0) }
             query[kv[0]] = kv.count > 1 ? kv[1] : ""
         }
         var headers = ["authorization": "Bearer fuzz"]
