@@ -14,11 +14,15 @@ public struct LineFramer: Sendable {
     /// unfinished line is now longer than `maxLineBytes` (the stream is to
     /// be dropped; nothing more should be appended).
     public mutating func append(_ bytes: some Collection<UInt8>, line: ([UInt8]) -> Void) -> Bool {
+        // What was pending holds no newline: only the new bytes are searched
+        // (a long event in many pieces is scanned once, not once per piece).
+        var searchFrom = pending.endIndex
         pending.append(contentsOf: bytes)
         var start = pending.startIndex
-        while let newline = pending[start...].firstIndex(of: UInt8(ascii: "\n")) {
+        while let newline = pending[searchFrom...].firstIndex(of: UInt8(ascii: "\n")) {
             if newline > start { line(Array(pending[start..<newline])) }
             start = newline + 1
+            searchFrom = start
         }
         pending.removeSubrange(..<start)
         return pending.count <= maxLineBytes
