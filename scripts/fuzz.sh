@@ -7,12 +7,10 @@
 #
 #   FUZZ_SECONDS=N    seconds per target (default 60)
 #   FUZZ_TARGETS="a b" only these targets (default: every directory of the corpus)
-#   FUZZ_JOBS=N       parallel fuzzing processes per target (default 1)
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 seconds=${FUZZ_SECONDS:-60}
-jobs=${FUZZ_JOBS:-1}
 build=$root/.build/fuzz
 corpus=$root/Tests/Fuzz/Corpus
 targets=${FUZZ_TARGETS:-$(ls "$corpus")}
@@ -41,7 +39,7 @@ for target in $targets; do
     # leaks. No Swift backtracer: ASan reports the crash.
     ASAN_OPTIONS=detect_leaks=0 SWIFT_BACKTRACE=enable=no \
     ROUTELET_FUZZ_TARGET=$target "$driver" -max_total_time="$seconds" -print_final_stats=1 \
-        -timeout=10 -rss_limit_mb=4096 -detect_leaks=0 -jobs="$jobs" -workers="$jobs" \
+        -timeout=10 -rss_limit_mb=4096 -detect_leaks=0 \
         -artifact_prefix="$artifacts/" "$found" "$corpus/$target" > "$log" 2>&1 || status=$?
     execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | awk '{s+=$2} END {print s+0}')
     rate=$(grep -o 'stat::average_exec_per_sec: *[0-9]*' "$log" | awk '{s+=$2} END {print s+0}')
