@@ -106,7 +106,7 @@ let package = Package(
         .target(
             name: "FuzzTargets",
             dependencies: [
-                "Agent", "APIServer", "APIStore", "GatewayConfig", "JSONValue", "KubeClient", "NetAddress", "Netlink", "RouteletAPI", "Schema", "YAML",
+                "Agent", "APIServer", "APIStore", "Gateway", "GatewayConfig", "JSONValue", "KubeClient", "NetAddress", "Netlink", "RouteletAPI", "Schema", "YAML",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),

@@ -2,6 +2,7 @@ import Agent
 import APIServer
 import APIStore
 import Foundation
+import Gateway
 import GatewayConfig
 import JSONValue
 import KubeClient
@@ -186,14 +187,6 @@ public enum FuzzTargets {
                         rules: [HTTPRuleConfig(index: 0, backends: [HTTPBackendConfig(name: "web", weight: 1, endpoints: ["10.0.0.4:80"])])]),
     ]))
 
-    struct Headers: RoutingHeaders {
-        var headers: HTTPHeaders
-        func value(forLowercasedName name: String) -> String? {
-            let values = headers[name]
-            return values.isEmpty ? nil : values.joined(separator: ",")
-        }
-    }
-
     static func gateway(_ bytes: [UInt8]) {
         let channel = EmbeddedChannel(handler: ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes)))
         defer { _ = try? channel.finish() }
@@ -203,7 +196,7 @@ public enum FuzzTargets {
         while let part = try? channel.readInbound(as: HTTPServerRequestPart.self) {
             guard case .head(let head) = part else { continue }
             let host = head.headers["host"].first
-            _ = router.route(RoutingRequest(method: head.method.rawValue, host: host, target: head.uri, headers: Headers(headers: head.headers)))
+            _ = router.route(RoutingRequest(method: head.method.rawValue, host: host, target: head.uri, headers: RequestHeaders(headers: head.headers)))
         }
     }
 }

@@ -53,10 +53,15 @@ final class Exchange {
 }
 
 /// The router's view of NIO's headers.
-struct RequestHeaders: RoutingHeaders {
-    var headers: HTTPHeaders
+/// A request's headers as the router reads them (also the fuzz target's).
+public struct RequestHeaders: RoutingHeaders {
+    public var headers: HTTPHeaders
 
-    func value(forLowercasedName name: String) -> String? {
+    public init(headers: HTTPHeaders) {
+        self.headers = headers
+    }
+
+    public func value(forLowercasedName name: String) -> String? {
         let values = headers[name]
         return values.isEmpty ? nil : values.joined(separator: ",")
     }
