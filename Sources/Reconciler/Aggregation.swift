@@ -34,6 +34,9 @@ public enum Aggregation {
     /// The most UTF-8 bytes a message carries; the rest is summed up as "and N more".
     public static let maxMessageBytes = 1024
 
+    /// Nodes named in a `NodesPending` message, at most.
+    static let pendingNamed = 3
+
     /// The status the aggregator should write for `table`, given the nodes that
     /// exist, every node agent's RouteletNode status (by node name), the status
     /// currently on the object (for `lastTransitionTime`), and the time now
@@ -107,12 +110,12 @@ public enum Aggregation {
             .sorted { $0.name < $1.name }
 
         var programmed = 0
-        var pending = 0
+        var pending: [String] = []
         var failing: [FailingNode] = []
         for node in selected {
             switch outcome(of: entry(node.name), generation: generation) {
             case .programmed: programmed += 1
-            case .pending: pending += 1
+            case .pending: pending.append(node.name)
             case .failing(let reason, let message):
                 failing.append(.init(name: node.name, reason: reason, message: capped(message, bytes: maxMessageBytes)))
             }
@@ -147,12 +150,16 @@ public enum Aggregation {
             programmedCondition = Condition(
                 type: Vocabulary.programmed, status: .false, reason: Vocabulary.nodeErrors,
                 message: capped(message, bytes: maxMessageBytes))
-        } else if pending > 0 {
+        } else if !pending.isEmpty {
+            // Named, the first few: a node whose agent is gone shows up here.
             let what = generation.map { "generation \($0)" } ?? "the current generation"
-            let verb = pending == 1 ? "has" : "have"
+            let verb = pending.count == 1 ? "has" : "have"
+            var names = pending.prefix(Self.pendingNamed).joined(separator: ", ")
+            if pending.count > Self.pendingNamed { names += " (and \(pending.count - Self.pendingNamed) more)" }
             programmedCondition = Condition(
                 type: Vocabulary.programmed, status: .false, reason: Vocabulary.nodesPending,
-                message: "\(pending) of \(counted(selected.count, "node")) \(verb) not programmed \(what) yet")
+                message: capped("\(pending.count) of \(counted(selected.count, "node")) \(verb) not programmed \(what) yet: \(names)",
+                                bytes: maxMessageBytes))
         } else {
             programmedCondition = Condition(
                 type: Vocabulary.programmed, status: .true, reason: Vocabulary.programmed,

@@ -129,14 +129,14 @@ private let t3 = "2024-05-01T10:10:00Z"
             reports: reports, previous: nil, now: t1)
         let programmed = try #require(status.condition("Programmed"))
         #expect(programmed.reason == "NodesPending")
-        #expect(programmed.message == "6 of 7 nodes have not programmed generation 7 yet")
+        #expect(programmed.message == "6 of 7 nodes have not programmed generation 7 yet: node-b, node-c, node-d (and 3 more)")
         #expect(status.failingNodes.isEmpty, "a failure at an older generation is not a current failure")
         #expect(status.nodesReady == "1/7")
 
         let one = Aggregation.status(
             of: edgeTable(), nodes: clusterNodes(["node-a", "node-b"]), reports: ["node-a": programmedReport],
             previous: nil, now: t1)
-        #expect(one.condition("Programmed")?.message == "1 of 2 nodes has not programmed generation 7 yet")
+        #expect(one.condition("Programmed")?.message == "1 of 2 nodes has not programmed generation 7 yet: node-b")
     }
 
     @Test func reportsOfNodesThatLeftTheClusterOrAreNotSelectedAreIgnored() {
@@ -169,7 +169,7 @@ private let t3 = "2024-05-01T10:10:00Z"
         let nodes = clusterNodes(["node-a", "node-b", "node-c"])
         let first = Aggregation.status(
             of: edgeTable(), nodes: nodes, reports: ["node-a": programmedReport], previous: nil, now: t1)
-        #expect(first.condition("Programmed")?.message == "2 of 3 nodes have not programmed generation 7 yet")
+        #expect(first.condition("Programmed")?.message == "2 of 3 nodes have not programmed generation 7 yet: node-b, node-c")
 
         // Another node programmed, and one failed: message and reason change, the status stays False.
         let failing = nodeReport(programmed: .false, reason: "InterfaceDown", message: "interface eth1 is down")
@@ -200,7 +200,7 @@ private let t3 = "2024-05-01T10:10:00Z"
         #expect(after.nodes == .init(selected: 3, programmed: 0) && after.nodesReady == "0/3")
         let programmed = try #require(after.condition("Programmed"))
         #expect(programmed.reason == "NodesPending" && programmed.lastTransitionTime == t2)
-        #expect(programmed.message == "3 of 3 nodes have not programmed generation 8 yet")
+        #expect(programmed.message == "3 of 3 nodes have not programmed generation 8 yet: node-a, node-b, node-c")
         #expect(after.condition("Accepted")?.lastTransitionTime == t1)
     }
 
@@ -209,7 +209,7 @@ private let t3 = "2024-05-01T10:10:00Z"
             of: edgeTable(generation: nil), nodes: clusterNodes(["node-a", "node-b"]),
             reports: ["node-a": nodeReport(generation: nil, programmed: .true)], previous: nil, now: t1)
         #expect(status.nodesReady == "1/2")
-        #expect(status.condition("Programmed")?.message == "1 of 2 nodes has not programmed the current generation yet")
+        #expect(status.condition("Programmed")?.message == "1 of 2 nodes has not programmed the current generation yet: node-b")
     }
 
     @Test func fiftyNodesGiveCorrectCountsAndAtMostSixteenFailingNodes() throws {
