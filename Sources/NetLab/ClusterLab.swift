@@ -1,0 +1,146 @@
+import Dataplane
+import Foundation
+import Synchronization
+
+/// A cluster on one machine: one `routelet apiserver` and three nodes, each
+/// node a ``RouterLab`` of its own (the router namespace is the node, with
+/// hosts A, B and C around it) running `routelet agent` over the API with
+/// its own node name, labels, bpffs directory and state directory:
+///
+///     api (routelet apiserver on 198.18.0.1:6443)
+///      └─ br0 ── mgmt 198.18.0.11  node-1 ── ra | rb | rc ── A, B, C
+///             ── mgmt 198.18.0.12  node-2 ── ra | rb | rc ── A, B, C
+///             ── mgmt 198.18.0.13  node-3 ── ra | rb | rc ── A, B, C
+///
+/// Every node's lab has the same addresses (they live in separate
+/// namespaces), so one RouteTable programs them all alike. The agents reach
+/// the API server over the management bridge, which no table binds; the
+/// Node objects (with their labels) are written by ``registerNodes()``, as
+/// the kubelet would. Used by the cluster tests, the soak and
+/// `make demo-cluster`; ``delete()`` removes everything, processes included.
+public final class ClusterLab: Sendable {
+    public struct Node: Sendable {
+        /// The node name the agent runs as, and the Node object's name.
+        public let name: String
+        public let labels: [String: String]
+        public let lab: RouterLab
+        public let pins: String
+        public let stateDir: String
+        /// The node's address on the management bridge.
+        public let address: String
+        public var router: NetworkNamespace { lab.router }
+    }
+
+    public let api: NetworkNamespace
+    public let nodes: [Node]
+    /// The API server's data and the kubeconfig it writes.
+    public let directory: String
+    public var kubeconfig: String { directory + "/kubeconfig" }
+    public static let apiAddress = "198.18.0.1"
+    public static let apiPort = 6443
+
+    private let processes = Mutex<[RouteletProcess]>([])
+
+    /// The default nodes: node-1 and node-2 labelled role=edge, node-3 role=core.
+    public static let defaultLabels: [[String: String]] = [
+        ["role": "edge", "zone": "a"], ["role": "edge", "zone": "b"], ["role": "core", "zone": "c"],
+    ]
+
+    /// - Parameter labels: one set of labels per node (their number is the number of nodes).
+    public init(labels: [[String: String]] = ClusterLab.defaultLabels) throws {
+        let id = String(UInt32.random(in: 0...UInt32.max), radix: 16)
+        directory = NSTemporaryDirectory() + "rl-cluster-\(id)"
+        var labs: [RouterLab] = []
+        var api: NetworkNamespace?
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            let bridgeHost = try NetworkNamespace("api")
+            api = bridgeHost
+            try bridgeHost.ip("link add br0 type bridge")
+            try bridgeHost.ip("addr add \(Self.apiAddress)/24 dev br0")
+            try bridgeHost.ip("link set br0 up")
+            var nodes: [Node] = []
+            for (index, nodeLabels) in labels.enumerated() {
+                let lab = try RouterLab()
+                labs.append(lab)
+                let number = index + 1, address = "198.18.0.\(10 + number)"
+                let port = "rlm\(number)-\(bridgeHost.name.suffix(6))"
+                try Command.run(["ip", "link", "add", port, "netns", bridgeHost.name, "type", "veth", "peer", "name", "mgmt", "netns", lab.router.name])
+                try bridgeHost.ip("link set \(port) master br0")
+                try bridgeHost.ip("link set \(port) up")
+                try lab.router.ip("addr add \(address)/24 dev mgmt")
+                try lab.router.ip("link set mgmt up")
+                nodes.append(Node(name: "node-\(number)", labels: nodeLabels, lab: lab, pins: "/sys/fs/bpf/rltest-cluster-\(id)-\(number)",
+                                  stateDir: directory + "/node-\(number)", address: address))
+            }
+            self.api = bridgeHost
+            self.nodes = nodes
+        } catch {
+            labs.forEach { $0.delete() }
+            api?.delete()
+            try? FileManager.default.removeItem(atPath: directory)
+            throw error
+        }
+    }
+
+    /// `routelet apiserver` in the API namespace, once it listens (again, on
+    /// the same data, after a ``RouteletProcess/stop(signal:)``).
+    public func startAPIServer(extra: [String] = []) throws -> RouteletProcess {
+        let server = try track(RouteletProcess(namespace: api, arguments: [
+            "apiserver", "--listen", "\(Self.apiAddress):\(Self.apiPort)", "--data-dir", directory + "/api", "--kubeconfig-out", kubeconfig,
+        ] + extra))
+        try server.waitForLog("the API server") { $0["msg"] == "API server listening" }
+        return server
+    }
+
+    /// `routelet agent` for node `index` (0-based) over the API, with a 3 s
+    /// aggregator lease; `extra` arguments are appended.
+    public func startAgent(_ index: Int, resync: String = "30s", extra: [String] = []) throws -> RouteletProcess {
+        let node = nodes[index]
+        return try track(RouteletProcess(namespace: node.router, arguments: [
+            "agent", "--kubeconfig", kubeconfig, "--node-name", node.name, "--bpffs-dir", node.pins, "--state-dir", node.stateDir,
+            "--resync-period", resync, "--lease-duration", "3s",
+        ] + extra))
+    }
+
+    /// The Node objects, with each node's labels, as the kubelet writes them.
+    public func registerNodes() throws {
+        let manifest = nodes.map { node in
+            let labels = node.labels.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", ")
+            return "apiVersion: v1\nkind: Node\nmetadata: {name: \(node.name), labels: {\(labels)}}\n"
+        }.joined(separator: "---\n")
+        let result = try kubectl(["apply", "-f", "-"], input: manifest)
+        guard result.status == 0 else { throw ServerTestError("registering the Nodes failed: \(result.stderr)") }
+    }
+
+    /// kubectl against the API server, from the API namespace.
+    @discardableResult
+    public func kubectl(_ arguments: [String], input: String? = nil) throws -> (status: Int32, stdout: String, stderr: String) {
+        try api.runAllowingFailure(["kubectl", "--kubeconfig", kubeconfig] + arguments, input: input)
+    }
+
+    /// A JSONPath of an object, through kubectl ("" when absent).
+    public func jsonpath(_ object: String, _ path: String, namespace: String? = nil) throws -> String {
+        try kubectl(["get", object, "-o", "jsonpath={\(path)}"] + (namespace.map { ["-n", $0] } ?? [])).stdout
+    }
+
+    /// Who holds the aggregator Lease ("" when nobody does).
+    public func leaseHolder() throws -> String {
+        try jsonpath("lease/routelet-aggregator", ".spec.holderIdentity", namespace: "routelet-system")
+    }
+
+    /// Stops every process still running (SIGTERM), removes the namespaces,
+    /// the pins and the directory.
+    public func delete() {
+        for process in processes.withLock({ $0 }) where process.process.isRunning { process.stop() }
+        nodes.forEach { Dataplane.removePins(in: $0.pins) }
+        nodes.forEach { $0.lab.delete() }
+        api.delete()
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    private func track(_ process: RouteletProcess) -> RouteletProcess {
+        processes.withLock { $0.append(process) }
+        return process
+    }
+}
