@@ -1,6 +1,7 @@
 # routelet: the two commands of the README, and the steps under them.
 #
 #   make demo    install what is missing, build, run the namespace lab demo
+#   make demo-cluster  three nodes over one API server, on this machine
 #   make test    install what is missing, build, run every test
 #   make bench   benchmarks (never part of make test)
 #   make fuzz    libFuzzer over every parser of untrusted bytes (FUZZ_SECONDS=N per target, default 60)
@@ -11,7 +12,7 @@ export PATH := $(SWIFT_BIN):$(PATH)
 SWIFT ?= swift
 BUILD_FLAGS ?=
 
-.PHONY: all deps build bpf test demo bench fuzz clean validate-manifests image
+.PHONY: all deps build bpf test demo demo-cluster bench fuzz clean validate-manifests image
 
 all: build
 
@@ -38,6 +39,12 @@ test: build validate-manifests
 demo: build
 	@scripts/require-root.sh "make demo"
 	$(SWIFT) run $(BUILD_FLAGS) routelet-demo manifests/examples
+
+# A second demo: one routelet apiserver and three agent nodes (network
+# namespaces), the Lease holder killed, a label changed (docs/cluster-lab.md).
+demo-cluster: build
+	@scripts/require-root.sh "make demo-cluster"
+	$(SWIFT) run $(BUILD_FLAGS) routelet-demo-cluster manifests/examples/cluster/tables.yaml
 
 # Benchmarks, release build; results in bench/results/*.json. See docs/performance.md.
 bench: deps

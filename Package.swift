@@ -178,6 +178,8 @@ let package = Package(
 
         // `make demo`: the namespace lab, routelet programming it, traffic.
         .executableTarget(name: "routelet-demo", dependencies: ["Dataplane", "NetLab", "NetAddress"]),
+        // `make demo-cluster`: three nodes over one API server (NetLab's ClusterLab).
+        .executableTarget(name: "routelet-demo-cluster", dependencies: ["NetLab"]),
 
         // `make bench`: routelet against the kernel's own routing.
         .executableTarget(

@@ -70,7 +70,7 @@ public final class ClusterLab: Sendable {
                 try bridgeHost.ip("link set \(port) up")
                 try lab.router.ip("addr add \(address)/24 dev mgmt")
                 try lab.router.ip("link set mgmt up")
-                nodes.append(Node(name: "node-\(number)", labels: nodeLabels, lab: lab, pins: "/sys/fs/bpf/rltest-cluster-\(id)-\(number)",
+                nodes.append(Node(name: "node-\(number)", labels: nodeLabels, lab: lab, pins: "/sys/fs/bpf/rl-cluster-\(id)-\(number)",
                                   stateDir: directory + "/node-\(number)", address: address))
             }
             self.api = bridgeHost

@@ -14,7 +14,7 @@ import Testing
     let b = RouterLab.address(host: 2), a = RouterLab.address(host: 1)
 
     /// The cluster with its API server, Nodes, agents and the two tables of
-    /// ``clusterTables``, converged: lab on 3/3 nodes, edge on 2/2.
+    /// ``clusterTables``, converged: transit on 3/3 nodes, edge on 2/2.
     final class Running: @unchecked Sendable {
         // Sendable: `agents` is replaced only by the test's own task.
         let cluster: ClusterLab
@@ -28,9 +28,9 @@ import Testing
                 let server = try cluster.startAPIServer()
                 try cluster.registerNodes()
                 let agents = try cluster.nodes.indices.map { try cluster.startAgent($0, resync: "2s") }
-                let applied = try cluster.kubectl(["apply", "-f", "-"], input: clusterTables())
+                let applied = try cluster.kubectl(["apply", "-f", "-"], input: try clusterTables())
                 guard applied.status == 0 else { throw HarnessError("kubectl apply: \(applied.stderr)") }
-                for (table, ready) in [("lab", "3/3"), ("edge", "2/2")] {
+                for (table, ready) in [("transit", "3/3"), ("edge", "2/2")] {
                     guard try waitUntil(30, every: 0.1, { try cluster.jsonpath("rt/\(table)", ".status.nodesReady") == ready }) != nil else {
                         throw HarnessError("rt/\(table) is not \(ready): \(try cluster.kubectl(["get", "rt", "-o", "yaml"]).stdout)\n"
                                            + agents.map(\.rawLog).joined(separator: "\n---\n"))
@@ -69,7 +69,7 @@ import Testing
         let nodes = try cluster.kubectl(["get", "rn", "-o", "jsonpath={range .items[*]}{.metadata.name}={.status.conditions[?(@.type==\"Ready\")].status} {end}"])
         #expect(nodes.stdout.split(separator: " ").sorted() == ["node-1=True", "node-2=True", "node-3=True"], "\(nodes)")
         let tables = try cluster.kubectl(["get", "rt"]).stdout
-        #expect(tables.contains(#/lab\s+\["ra","rb"\]\s+6\s+3/3\s+True/#), "\(tables)")
+        #expect(tables.contains(#/transit\s+\["ra","rb"\]\s+6\s+3/3\s+True/#), "\(tables)")
         #expect(tables.contains(#/edge\s+\["rc"\]\s+2\s+2/2\s+True/#), "\(tables)")
 
         for (index, node) in cluster.nodes.enumerated() {
@@ -98,22 +98,22 @@ import Testing
         #expect(takeover.map { $0 < 5.5 } == true, "takeover after \(String(describing: takeover)) s; \(running.logs())")
         print("aggregator takeover after the holder's kill -9: \(String(format: "%.2f", takeover ?? -1)) s (lease 3 s)")
 
-        // Status keeps being written: a new generation of lab is reported by
+        // Status keeps being written: a new generation of transit is reported by
         // the new holder, with the dead node not at it.
-        let changed = clusterTables().replacingOccurrences(of: "  - {destination: 198.18.3.0/24, interface: rc}\n",
+        let changed = try clusterTables().replacingOccurrences(of: "  - {destination: 198.18.3.0/24, interface: rc}\n",
                                                            with: "  - {destination: 198.18.3.0/24, interface: rc}\n  - {destination: 198.18.66.0/24, type: Blackhole}\n")
         #expect(try cluster.kubectl(["apply", "-f", "-"], input: changed).status == 0)
         let reported = try waitUntil(15, every: 0.1) {
-            try cluster.jsonpath("rt/lab", ".status.observedGeneration") == "2" && cluster.jsonpath("rt/lab", ".status.nodesReady") == "2/3"
+            try cluster.jsonpath("rt/transit", ".status.observedGeneration") == "2" && cluster.jsonpath("rt/transit", ".status.nodesReady") == "2/3"
         }
-        let lab = try cluster.kubectl(["get", "rt", "lab", "-o", "yaml"]).stdout
-        #expect(reported != nil, "\(lab)")
-        let failing = try cluster.jsonpath("rt/lab", ".status.conditions[?(@.type==\"Programmed\")].message")
+        let transit = try cluster.kubectl(["get", "rt", "transit", "-o", "yaml"]).stdout
+        #expect(reported != nil, "\(transit)")
+        let failing = try cluster.jsonpath("rt/transit", ".status.conditions[?(@.type==\"Programmed\")].message")
         #expect(failing.hasSuffix("generation 2 yet: \(holder)"), "the dead node is named: \(failing)")
 
         // Its agent comes back (as the DaemonSet restarts it): 3/3 again.
         running.agents[victim] = try cluster.startAgent(victim, resync: "2s")
-        #expect(try waitUntil(15, every: 0.1) { try cluster.jsonpath("rt/lab", ".status.nodesReady") == "3/3" } != nil, "\(running.logs())")
+        #expect(try waitUntil(15, every: 0.1) { try cluster.jsonpath("rt/transit", ".status.nodesReady") == "3/3" } != nil, "\(running.logs())")
         #expect(try cluster.leaseHolder() == successor, "the restarted agent does not take the lease back")
     }
 
@@ -141,7 +141,7 @@ import Testing
         }
         // Their resyncs since: nothing to write either.
         for index in cluster.nodes.indices { #expect(running.writes(index) == 0, "\(running.agents[index].entries("pass done"))") }
-        #expect(try cluster.jsonpath("rt/lab", ".status.nodesReady") == "3/3")
+        #expect(try cluster.jsonpath("rt/transit", ".status.nodesReady") == "3/3")
     }
 
     @Test func aNodeWhoseLabelsChangeLeavesTheSelectionThereOnly() throws {
@@ -157,7 +157,7 @@ import Testing
         #expect(try waitUntil(15, every: 0.1) { try cluster.jsonpath("rt/edge", ".status.nodesReady") == "1/1" } != nil, "\(running.logs())")
         #expect(try waitUntil(10) { try !running.routes(1).keys.contains { $0.table == edge } } != nil, "\(running.logs())")
 
-        // node-2 kept table lab; node-1 and node-3 changed nothing.
+        // node-2 kept table transit; node-1 and node-3 changed nothing.
         #expect(try running.routes(1) == before[1].filter { $0.key.table != edge })
         for index in [0, 2] {
             #expect(try running.routes(index) == before[index], "\(cluster.nodes[index].name)'s routes")
@@ -169,33 +169,10 @@ import Testing
     }
 }
 
-/// Table lab, on every node: A, B and C's subnets (B's through its
-/// address); table edge, on the nodes labelled role=edge: what arrives from
-/// C goes to A.
-func clusterTables() -> String {
-    """
-    apiVersion: routelet.dev/v1alpha1
-    kind: RouteTable
-    metadata: {name: lab}
-    spec:
-      interfaces: [ra, rb]
-      routes:
-      - {destination: 198.18.1.0/24, interface: ra}
-      - {destination: 198.18.2.0/24, gateway: 198.18.2.2, interface: rb}
-      - {destination: 198.18.3.0/24, interface: rc}
-      - {destination: "2001:db8:1::/64", interface: ra}
-      - {destination: "2001:db8:2::/64", interface: rb}
-      - {destination: "2001:db8:3::/64", interface: rc}
-    ---
-    apiVersion: routelet.dev/v1alpha1
-    kind: RouteTable
-    metadata: {name: edge}
-    spec:
-      nodeSelector: {matchLabels: {role: edge}}
-      interfaces: [rc]
-      routes:
-      - {destination: 198.18.1.0/24, interface: ra}
-      - {destination: "2001:db8:1::/64", interface: ra}
-
-    """
+/// manifests/examples/cluster/tables.yaml: table transit on every node (A,
+/// B and C's subnets, B's through its address), table edge on the nodes
+/// labelled role=edge (what arrives from C goes to A).
+func clusterTables() throws -> String {
+    let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../manifests/examples/cluster/tables.yaml")
+    return try String(contentsOf: path, encoding: .utf8)
 }
