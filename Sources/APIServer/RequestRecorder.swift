@@ -10,7 +10,8 @@ public final class RequestRecorder: Sendable {
     private let handle: Mutex<FileHandle?>
 
     public init(path: String) throws {
-        _ = FileManager.default.createFile(atPath: path, contents: nil)
+        // Appended to: a restarted server keeps the lines of the one before.
+        if !FileManager.default.fileExists(atPath: path) { _ = FileManager.default.createFile(atPath: path, contents: nil) }
         guard let handle = FileHandle(forWritingAtPath: path) else { throw APIServerError("cannot open the request log \(path)") }
         handle.seekToEndOfFile()
         self.handle = Mutex(handle)
