@@ -2,6 +2,7 @@
 #
 #   make demo    install what is missing, build, run the namespace lab demo
 #   make demo-cluster  three nodes over one API server, on this machine
+#   make soak    that cluster under traffic and faults (SOAK_MINUTES, default 10)
 #   make test    install what is missing, build, run every test
 #   make bench   benchmarks (never part of make test)
 #   make fuzz    libFuzzer over every parser of untrusted bytes (FUZZ_SECONDS=N per target, default 60)
@@ -12,7 +13,7 @@ export PATH := $(SWIFT_BIN):$(PATH)
 SWIFT ?= swift
 BUILD_FLAGS ?=
 
-.PHONY: all deps build bpf test demo demo-cluster bench fuzz clean validate-manifests image
+.PHONY: all deps build bpf test demo demo-cluster soak bench fuzz clean validate-manifests image
 
 all: build
 
@@ -60,6 +61,13 @@ bench: deps
 	.build/release/routelet-bench gateway
 	.build/release/routelet-bench gateway-stage
 	ROUTELET=.build/release/routelet bench/http-gateway.sh
+
+# The three-node cluster under traffic while faults are injected
+# (docs/soak.md); report in bench/results/soak.json. make test runs 60 s of it.
+SOAK_MINUTES ?= 10
+soak: build
+	@scripts/require-root.sh "make soak"
+	$(SWIFT) run $(BUILD_FLAGS) routelet-soak --minutes $(SOAK_MINUTES) --report bench/results/soak.json
 
 # libFuzzer over each parser of untrusted bytes (Tests/Fuzz, docs/fuzzing.md):
 # FUZZ_SECONDS per target (default 60), FUZZ_TARGETS to pick some. make test

@@ -180,6 +180,8 @@ let package = Package(
         .executableTarget(name: "routelet-demo", dependencies: ["Dataplane", "NetLab", "NetAddress"]),
         // `make demo-cluster`: three nodes over one API server (NetLab's ClusterLab).
         .executableTarget(name: "routelet-demo-cluster", dependencies: ["NetLab"]),
+        // `make soak`: the cluster under traffic and faults (NetLab's Soak).
+        .executableTarget(name: "routelet-soak", dependencies: ["NetLab", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
 
         // `make bench`: routelet against the kernel's own routing.
         .executableTarget(
@@ -193,7 +195,7 @@ let package = Package(
         ),
 
         // Network-namespace labs for tests, benchmarks and the demo.
-        .target(name: "NetLab", dependencies: ["Dataplane", "CRouteletSys"]),
+        .target(name: "NetLab", dependencies: ["Dataplane", "DataplaneModel", "CRouteletSys"]),
 
         .testTarget(name: "JSONValueTests", dependencies: ["JSONValue"]),
         .testTarget(name: "GatewayConfigTests", dependencies: ["GatewayConfig"]),

@@ -1,0 +1,452 @@
+import Dataplane
+import DataplaneModel
+import Foundation
+import Synchronization
+
+/// The soak (`make soak`, and 60 s of it in `make test`): the three-node
+/// ``ClusterLab`` under continuous traffic (ping and a TCP stream through
+/// every node, A to B, on table transit), while a driver injects faults one
+/// after another at random intervals, and after each one waits until the
+/// whole cluster has converged again. See docs/soak.md.
+///
+/// The faults never touch what the monitored traffic crosses (table
+/// transit's routes to A and B, the filters on ra and rb): they hit table
+/// edge, C's subnet and link, the agents and the API server. So "no packet
+/// lost" is a promise the soak can hold routelet to: a fault elsewhere, an
+/// agent restart or an API server restart must not cost a packet.
+public final class Soak: Sendable {
+    public enum Fault: String, CaseIterable, Codable, Sendable {
+        /// kubectl apply of a valid change of table transit (a blackhole route added or removed).
+        case validEdit
+        /// kubectl apply of an invalid table: refused with a 4xx, nothing changes.
+        case invalidEdit
+        /// A node's link rc down, then up again.
+        case linkFlap
+        /// kill -9 of an agent, started again after a random pause (as a DaemonSet would).
+        case agentKill
+        /// kill -9 of the API server, started again on the same data.
+        case apiServerRestart
+        /// A route deleted from a node's pinned map, behind its agent's back.
+        case mapEntryDelete
+        /// A node's TC filter on rc deleted, behind its agent's back.
+        case filterDelete
+    }
+
+    public struct Report: Codable, Sendable {
+        public struct Check: Codable, Sendable {
+            public var passed = 0
+            public var failed = 0
+            /// The first few failures, in words.
+            public var failures: [String] = []
+        }
+        public struct Memory: Codable, Sendable {
+            public var maxMiB: Double
+            /// Least squares over the samples of the process that lived longest.
+            public var growthMiBPerHour: Double
+            public var samples: Int
+        }
+        public var commit: String
+        public var machine: String
+        public var seed: UInt64
+        public var seconds: Double
+        public var faults: [String: Int] = [:]
+        public var checks: [String: Check] = [:]
+        /// Worst time from a fault's end to a converged cluster, by fault kind.
+        public var worstConvergenceSeconds: [String: Double] = [:]
+        public var packets: [String: String] = [:]
+        public var tcpStreams: [String: String] = [:]
+        public var memory: [String: Memory] = [:]
+        public var apiRequestsPerSecond: [String: Double] = [:]
+
+        public var failed: [String] { checks.filter { $0.value.failed > 0 }.map(\.key).sorted() }
+    }
+
+    public let seconds: Double
+    public let seed: UInt64
+    let progress: @Sendable (String) -> Void
+    let state = Mutex(Report(commit: "", machine: "", seed: 0, seconds: 0))
+
+    /// Bounds of the checks.
+    public static let maxRSSMiB = 300.0
+    public static let maxRequestsPerSecond = 60.0
+    public static let convergenceTimeout = 30.0
+
+    public init(seconds: Double, seed: UInt64, progress: @escaping @Sendable (String) -> Void = { print($0) }) {
+        self.seconds = seconds
+        self.seed = seed
+        self.progress = progress
+    }
+
+    // MARK: What the cluster must converge to
+
+    static let transit = ["198.18.1.0/24", "198.18.2.0/24", "198.18.3.0/24", "2001:db8:1::/64", "2001:db8:2::/64", "2001:db8:3::/64"]
+    static let edge = ["198.18.1.0/24", "2001:db8:1::/64"]
+    static let blackhole = "198.18.66.0/24"
+
+    static func tables(blackhole: Bool, hostBitsAt: Bool = false) -> String {
+        var transitRoutes = [
+            "{destination: 198.18.1.0/24, interface: ra}", "{destination: 198.18.2.0/24, gateway: 198.18.2.2, interface: rb}",
+            "{destination: 198.18.3.0/24, interface: rc}", "{destination: \"2001:db8:1::/64\", interface: ra}",
+            "{destination: \"2001:db8:2::/64\", interface: rb}", "{destination: \"2001:db8:3::/64\", interface: rc}",
+        ]
+        if blackhole { transitRoutes.append("{destination: \(Self.blackhole), type: Blackhole}") }
+        // Invalid: host bits set; the API server refuses it whole.
+        if hostBitsAt { transitRoutes.append("{destination: 198.18.67.1/24, type: Blackhole}") }
+        return """
+            apiVersion: routelet.dev/v1alpha1
+            kind: RouteTable
+            metadata: {name: transit}
+            spec:
+              interfaces: [ra, rb]
+              routes:
+            \(transitRoutes.map { "  - " + $0 }.joined(separator: "\n"))
+            ---
+            apiVersion: routelet.dev/v1alpha1
+            kind: RouteTable
+            metadata: {name: edge}
+            spec:
+              nodeSelector: {matchLabels: {role: edge}}
+              interfaces: [rc]
+              routes:
+              - {destination: 198.18.1.0/24, interface: ra}
+              - {destination: "2001:db8:1::/64", interface: ra}
+
+            """
+    }
+
+    // MARK: Running
+
+    public func run() throws -> Report {
+        var random = SplitMix64(seed: seed)
+        let cluster = try ClusterLab()
+        defer { cluster.delete() }
+        state.withLock {
+            $0.commit = Self.commit()
+            $0.machine = Self.machine()
+            $0.seed = seed
+            for fault in Fault.allCases { $0.faults[fault.rawValue] = 0 }
+        }
+        let requestLog = cluster.directory + "/requests.jsonl"
+        let serverArguments = ["--request-log", requestLog]
+        var server = try cluster.startAPIServer(extra: serverArguments)
+        try cluster.registerNodes()
+        var agents = try cluster.nodes.indices.map { try cluster.startAgent($0, resync: "2s") }
+        var blackholeOn = false
+        try apply(cluster, Self.tables(blackhole: false))
+        let started = Date()
+        try require(converged(cluster, agents: agents, server: server, blackhole: blackholeOn, within: 60), "the first convergence")
+        for node in cluster.nodes { _ = try Traffic.ping(from: node.lab.hostA, RouterLab.address(host: 2).v4, count: 1) }
+        progress("soak: cluster up in \(String(format: "%.1f", Date().timeIntervalSince(started))) s; \(Int(seconds)) s of faults, seed \(seed)")
+
+        // Traffic for the whole soak: ping asks for an interval of 10 ms
+        // and gets what the machine gives, so its pace is measured first and
+        // the count made to last as long as the faults. (A ping stopped by a
+        // signal could count a packet in flight as lost.)
+        let b = RouterLab.address(host: 2)
+        let paceStart = Date()
+        _ = try cluster.nodes[0].lab.hostA.run(["ping", "-n", "-q", "-c", "100", "-i", "0.01", "-W", "1", b.v4])
+        let pingCount = max(100, Int(seconds * 100 / Date().timeIntervalSince(paceStart)))
+        let pings = try cluster.nodes.map { try $0.lab.hostA.start(["ping", "-n", "-q", "-c", "\(pingCount)", "-i", "0.01", "-W", "1", b.v4]) }
+        let sinks = try cluster.nodes.map { try $0.lab.hostB.start([Traffic.python, "-c", Self.tcpSink(b.v4)]) }
+        let streams = try cluster.nodes.map { try $0.lab.hostA.start([Traffic.python, "-c", Self.tcpSource(b.v4, seconds: seconds + 2)]) }
+        defer { (pings + sinks + streams).forEach { $0.stop(signal: SIGKILL) } }
+
+        // RSS and the API server's request rate, sampled every 5 s.
+        let sampler = Sampler()
+        func publish() {
+            sampler.processes.withLock { table in
+                table["apiserver"] = server
+                for (node, agent) in zip(cluster.nodes, agents) { table[node.name] = agent }
+            }
+        }
+        publish()
+        let samplerThread = Thread { self.sample(sampler, started: started, requestLog: requestLog) }
+        samplerThread.start()
+
+        // The faults: every kind in turn, in a random order each round.
+        let end = started.addingTimeInterval(seconds)
+        var round: [Fault] = []
+        while Date() < end {
+            if round.isEmpty { round = Fault.allCases.shuffled(using: &random) }
+            let fault = round.removeFirst()
+            let node = random.int(in: 0...(cluster.nodes.count - 1))
+            let edgeNode = random.int(in: 0...1)   // node-1 or node-2: where rc is bound
+            progress("soak: \(fault.rawValue)\([.linkFlap, .agentKill, .mapEntryDelete].contains(fault) ? " on \(cluster.nodes[node].name)" : fault == .filterDelete ? " on \(cluster.nodes[edgeNode].name)" : "")")
+            switch fault {
+            case .validEdit:
+                blackholeOn.toggle()
+                let result = try cluster.kubectl(["apply", "-f", "-"], input: Self.tables(blackhole: blackholeOn))
+                record("valid edits accepted", result.status == 0, "kubectl apply: \(result.stderr)")
+            case .invalidEdit:
+                let result = try cluster.kubectl(["apply", "-f", "-"], input: Self.tables(blackhole: blackholeOn, hostBitsAt: true))
+                record("invalid edits refused with a 4xx that names the field", result.status != 0 && result.stderr.contains("host bits")
+                       && !result.stderr.contains("InternalError"), "kubectl apply of an invalid table: \(result.status) \(result.stderr)")
+            case .linkFlap:
+                try cluster.nodes[node].router.setLink("rc", up: false)
+                Thread.sleep(forTimeInterval: Double(random.int(in: 200...1500)) / 1000)
+                try cluster.nodes[node].router.setLink("rc", up: true)
+            case .agentKill:
+                agents[node].stop(signal: SIGKILL)
+                Thread.sleep(forTimeInterval: Double(random.int(in: 100...2000)) / 1000)
+                agents[node] = try cluster.startAgent(node, resync: "2s")
+                publish()
+            case .apiServerRestart:
+                server.stop(signal: SIGKILL)
+                Thread.sleep(forTimeInterval: Double(random.int(in: 100...2000)) / 1000)
+                server = try cluster.startAPIServer(extra: serverArguments)
+                publish()
+            case .mapEntryDelete:
+                let maps = try RouterMaps.openPinned(directory: cluster.nodes[node].pins)
+                let victim = try maps.routes().routes.keys.first { $0.prefix.description == "198.18.3.0/24" }
+                record("a map entry to delete was there", try victim.map { try maps.removeRoute($0) } == true, "no 198.18.3.0/24 on \(cluster.nodes[node].name)")
+            case .filterDelete:
+                let result = try cluster.nodes[edgeNode].router.runAllowingFailure(["tc", "filter", "del", "dev", "rc", "ingress", "pref", "1", "handle", "0x726c", "bpf"])
+                record("a filter to delete was there", result.status == 0, "tc filter del on \(cluster.nodes[edgeNode].name): \(result.stderr)")
+            }
+            state.withLock { $0.faults[fault.rawValue, default: 0] += 1 }
+            let took = try converged(cluster, agents: agents, server: server, blackhole: blackholeOn, within: Self.convergenceTimeout)
+            record("converged after each fault (within \(Int(Self.convergenceTimeout)) s)", took != nil, "not converged after \(fault.rawValue)")
+            record("converged within one resync period (2 s) and 3 s for a pass and the status", took.map { $0 < 5 } ?? false,
+                   "\(fault.rawValue): \(took.map { String(format: "%.2f s", $0) } ?? "never")")
+            if let took {
+                state.withLock { $0.worstConvergenceSeconds[fault.rawValue] = max($0.worstConvergenceSeconds[fault.rawValue] ?? 0, took.rounded(toPlaces: 3)) }
+            }
+            scrapeErrors(cluster, agents: agents)
+            Thread.sleep(forTimeInterval: Double(random.int(in: 200...1500)) / 1000)
+        }
+
+        // The traffic ends by itself; then the last checks.
+        for (node, ping) in zip(cluster.nodes, pings) {
+            let result = ping.wait()
+            let summary = result.stdout.split(separator: "\n").first { $0.contains("packets transmitted") }.map(String.init) ?? result.stdout
+            state.withLock { $0.packets[node.name] = summary }
+            record("no packet lost on routes that stayed valid", summary.contains("\(pingCount) packets transmitted, \(pingCount) received"),
+                   "\(node.name): \(summary)")
+        }
+        for (index, node) in cluster.nodes.enumerated() {
+            let sent = streams[index].wait().stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            let received = sinks[index].wait().stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            state.withLock { $0.tcpStreams[node.name] = "sent \(sent); received \(received)" }
+            let fields = sent.split(separator: " ")
+            let stall = fields.count == 3 ? Double(fields[2]) ?? 99 : 99
+            record("TCP streams arrive whole, never stalled 1 s", !received.isEmpty && fields.first.map(String.init) == received.split(separator: " ").first.map(String.init)
+                   && stall < 1, "\(node.name): sent \(sent), received \(received)")
+        }
+        for (index, node) in cluster.nodes.enumerated() {
+            let agent = agents[index]
+            record("no crash", agent.process.isRunning && !agent.rawLog.contains("Fatal error"), "\(node.name)'s agent: \(agent.rawLog.suffix(2000))")
+        }
+        record("no crash", server.process.isRunning && !server.rawLog.contains("Fatal error"), "the API server: \(server.rawLog.suffix(2000))")
+        scrapeErrors(cluster, agents: agents)
+        sampler.running.store(false, ordering: .relaxed)
+        while !samplerThread.isFinished { Thread.sleep(forTimeInterval: 0.05) }
+        state.withLock { $0.seconds = Date().timeIntervalSince(started) }
+        return state.withLock { $0 }
+    }
+
+    /// What the sampling thread reads: the processes of the moment.
+    final class Sampler: Sendable {
+        let running = Atomic<Bool>(true)
+        let processes = Mutex<[String: RouteletProcess]>([:])
+    }
+
+    /// Samples every process's RSS and the request log's length every 5 s
+    /// until `sampler.running` turns false; then records both checks.
+    func sample(_ sampler: Sampler, started: Date, requestLog: String) {
+        var rss: [String: [(pid: Int32, t: Double, mib: Double)]] = [:]
+        var requests: [(t: Double, lines: Int)] = []
+        while sampler.running.load(ordering: .relaxed) {
+            let now = Date().timeIntervalSince(started)
+            for (name, process) in sampler.processes.withLock({ $0 }) where process.process.isRunning {
+                if let mib = Self.rssMiB(process.process.processIdentifier) { rss[name, default: []].append((process.process.processIdentifier, now, mib)) }
+            }
+            requests.append((now, Self.agentRequests(requestLog)))
+            for _ in 0..<50 where sampler.running.load(ordering: .relaxed) { Thread.sleep(forTimeInterval: 0.1) }
+        }
+        for (name, samples) in rss.sorted(by: { $0.key < $1.key }) {
+            state.withLock { $0.memory[name] = Self.memory(samples) }
+            record("memory: every process under \(Int(Self.maxRSSMiB)) MiB", samples.allSatisfy { $0.mib < Self.maxRSSMiB },
+                   "\(name) reached \(String(format: "%.0f", samples.map(\.mib).max() ?? 0)) MiB")
+        }
+        // A restarted API server appends to its request log.
+        let rates = zip(requests, requests.dropFirst()).map { Double($1.lines - $0.lines) / max(0.001, $1.t - $0.t) }
+        let total = (requests.last?.lines ?? 0) - (requests.first?.lines ?? 0)
+        let span = (requests.last?.t ?? 0) - (requests.first?.t ?? 0)
+        state.withLock { $0.apiRequestsPerSecond = ["mean": (span > 0 ? Double(total) / span : 0).rounded(toPlaces: 1),
+                                                    "max5s": (rates.max() ?? 0).rounded(toPlaces: 1)] }
+        record("agent API requests per second under \(Int(Self.maxRequestsPerSecond)) (every 5 s)", rates.allSatisfy { $0 < Self.maxRequestsPerSecond },
+               "a 5-s window at \(String(format: "%.1f", rates.max() ?? 0)) requests/s")
+    }
+
+    // MARK: Checks
+
+    func record(_ check: String, _ passed: Bool, _ failure: @autoclosure () -> String) {
+        let text = passed ? "" : failure()
+        state.withLock { $0.record(check, passed, text) }
+        if !passed { progress("soak: FAILED \(check): \(text.prefix(500))") }
+    }
+
+    func require(_ took: Double?, _ what: String) throws {
+        guard took != nil else { throw ServerTestError("the soak's cluster did not converge: \(what)") }
+    }
+
+    /// Polls until every process runs, every node's maps hold exactly what
+    /// its tables compile to, the filters are on the bound interfaces, and
+    /// both tables report every selected node at their current generation.
+    /// Returns the seconds it took, nil after `timeout`.
+    func converged(_ cluster: ClusterLab, agents: [RouteletProcess], server: RouteletProcess, blackhole: Bool, within timeout: Double) throws -> Double? {
+        let start = Date()
+        var last = ""
+        while Date().timeIntervalSince(start) < timeout {
+            if let problem = try convergenceProblem(cluster, agents: agents, server: server, blackhole: blackhole) {
+                last = problem
+                Thread.sleep(forTimeInterval: 0.05)
+            } else {
+                return Date().timeIntervalSince(start)
+            }
+        }
+        progress("soak: not converged after \(timeout) s: \(last)")
+        return nil
+    }
+
+    func convergenceProblem(_ cluster: ClusterLab, agents: [RouteletProcess], server: RouteletProcess, blackhole: Bool) throws -> String? {
+        if let dead = agents.firstIndex(where: { !$0.process.isRunning }) { return "\(cluster.nodes[dead].name)'s agent exited: \(agents[dead].rawLog.suffix(1000))" }
+        if let idle = agents.firstIndex(where: { $0.entries("pass done").isEmpty }) { return "\(cluster.nodes[idle].name)'s agent has made no pass yet" }
+        if !server.process.isRunning { return "the API server exited: \(server.rawLog.suffix(1000))" }
+        for node in cluster.nodes {
+            let isEdge = node.labels["role"] == "edge"
+            let expected = (Self.transit + (blackhole ? [Self.blackhole] : []) + (isEdge ? Self.edge : [])).sorted()
+            guard let maps = try? RouterMaps.openPinned(directory: node.pins), let routes = try? maps.routes().routes else {
+                return "\(node.name): maps not readable"
+            }
+            let actual = routes.keys.map(\.prefix.description).sorted()
+            if actual != expected { return "\(node.name): routes \(actual), expected \(expected)" }
+            for interface in ["ra", "rb"] + (isEdge ? ["rc"] : []) {
+                let filters = try node.router.run(["tc", "filter", "show", "dev", interface, "ingress"])
+                if !filters.contains("handle 0x726c") { return "\(node.name): no filter on \(interface)" }
+            }
+        }
+        let status = try cluster.kubectl(["get", "rt", "-o",
+                                          "jsonpath={range .items[*]}{.metadata.name} {.metadata.generation} {.status.observedGeneration} {.status.nodesReady} {.status.conditions[?(@.type==\"Programmed\")].status}{\"\\n\"}{end}"])
+        guard status.status == 0 else { return "kubectl get rt: \(status.stderr)" }
+        let lines = Set(status.stdout.split(separator: "\n").map { line -> String in
+            let fields = line.split(separator: " ").map(String.init)
+            guard fields.count == 5, fields[1] == fields[2] else { return "stale \(line)" }
+            return "\(fields[0]) \(fields[3]) \(fields[4])"
+        })
+        return lines == ["transit 3/3 True", "edge 2/2 True"] ? nil : "statuses \(status.stdout)"
+    }
+
+    /// 5xx answers the agents got, from their metrics (each agent counts its
+    /// own requests by code).
+    func scrapeErrors(_ cluster: ClusterLab, agents: [RouteletProcess]) {
+        for node in cluster.nodes {
+            guard let metrics = try? node.router.runAllowingFailure([Traffic.python, "-c",
+                "import urllib.request; print(urllib.request.urlopen('http://127.0.0.1:9464/metrics', timeout=5).read().decode())"]),
+                metrics.status == 0 else { continue }
+            let fiveHundreds = metrics.stdout.split(separator: "\n")
+                .filter { $0.hasPrefix("routelet_kube_requests_total{") && $0.contains("code=\"5") }
+            record("no 5xx answered to the agents", fiveHundreds.isEmpty, "\(node.name): \(fiveHundreds.joined(separator: "; "))")
+        }
+    }
+
+    // MARK: Helpers
+
+    func apply(_ cluster: ClusterLab, _ manifest: String) throws {
+        let result = try cluster.kubectl(["apply", "-f", "-"], input: manifest)
+        guard result.status == 0 else { throw ServerTestError("kubectl apply: \(result.stderr)") }
+    }
+
+    /// A TCP sink: prints the bytes it received once the source closes.
+    static func tcpSink(_ address: String) -> String {
+        """
+        import socket
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind(("\(address)", 5002)); s.listen(1)
+        c, _ = s.accept(); n = 0
+        while True:
+            b = c.recv(65536)
+            if not b: break
+            n += len(b)
+        print(n)
+        """
+    }
+
+    /// A TCP source: 256 KiB/s for `seconds`; prints the bytes sent, the
+    /// seconds and the longest stall of a send.
+    static func tcpSource(_ address: String, seconds: Double) -> String {
+        """
+        import socket, time
+        for attempt in range(100):
+            try:
+                s = socket.create_connection(("\(address)", 5002), timeout=10); break
+            except OSError:
+                time.sleep(0.1)
+        chunk = bytes(16384); n = 0; stall = 0.0; start = time.monotonic()
+        while time.monotonic() - start < \(seconds):
+            t = time.monotonic(); s.sendall(chunk); n += len(chunk)
+            stall = max(stall, time.monotonic() - t)
+            time.sleep(0.0625)
+        s.shutdown(socket.SHUT_WR); s.close()
+        print(n, round(time.monotonic() - start, 1), round(stall, 3))
+        """
+    }
+
+    static func rssMiB(_ pid: Int32) -> Double? {
+        guard let text = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+              let line = text.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
+              let kib = Double(line.split(separator: " ").dropFirst().first ?? "") else { return nil }
+        return kib / 1024
+    }
+
+    /// Requests of the agents in the API server's request log (the soak's
+    /// own kubectl polling is not counted).
+    static func agentRequests(_ path: String) -> Int {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return 0 }
+        return text.split(separator: "\n").count { $0.contains("\"userAgent\":\"routelet/") }
+    }
+
+    static func memory(_ samples: [(pid: Int32, t: Double, mib: Double)]) -> Report.Memory {
+        let byProcess = Dictionary(grouping: samples, by: \.pid).values
+        let longest = byProcess.max { ($0.last!.t - $0.first!.t) < ($1.last!.t - $1.first!.t) } ?? []
+        var slope = 0.0
+        if longest.count >= 2 {
+            let meanT = longest.map(\.t).reduce(0, +) / Double(longest.count)
+            let meanM = longest.map(\.mib).reduce(0, +) / Double(longest.count)
+            let covariance = longest.map { ($0.t - meanT) * ($0.mib - meanM) }.reduce(0, +)
+            let variance = longest.map { ($0.t - meanT) * ($0.t - meanT) }.reduce(0, +)
+            slope = variance > 0 ? covariance / variance * 3600 : 0
+        }
+        return .init(maxMiB: (samples.map(\.mib).max() ?? 0).rounded(toPlaces: 1), growthMiBPerHour: slope.rounded(toPlaces: 1), samples: samples.count)
+    }
+
+    static func commit() -> String {
+        ((try? Command.run(["git", "rev-parse", "--short", "HEAD"])) ?? "unknown").trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    static func machine() -> String {
+        let cpu = ((try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? "").split(separator: "\n")
+            .first { $0.hasPrefix("model name") }.map { String($0.split(separator: ":").last ?? "").trimmingCharacters(in: .whitespaces) } ?? "?"
+        let kernel = ((try? Command.run(["uname", "-r"])) ?? "?").trimmingCharacters(in: .whitespacesAndNewlines)
+        return "\(ProcessInfo.processInfo.activeProcessorCount) cores \(cpu), kernel \(kernel)"
+    }
+}
+
+extension Soak.Report {
+    mutating func record(_ check: String, _ passed: Bool, _ failure: String) {
+        if passed {
+            checks[check, default: .init()].passed += 1
+        } else {
+            checks[check, default: .init()].failed += 1
+            if checks[check]!.failures.count < 5 { checks[check]!.failures.append(failure) }
+        }
+    }
+}
+
+extension Double {
+    func rounded(toPlaces places: Int) -> Double {
+        let scale = pow(10, Double(places))
+        return (self * scale).rounded() / scale
+    }
+}
