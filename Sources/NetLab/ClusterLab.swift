@@ -113,6 +113,19 @@ public final class ClusterLab: Sendable {
         guard result.status == 0 else { throw ServerTestError("registering the Nodes failed: \(result.stderr)") }
     }
 
+    /// The cluster's two tables (manifests/examples/cluster/tables.yaml, from
+    /// the source tree unless `file` says otherwise), with `extraTransitRoutes`
+    /// (flow-style YAML, like `{destination: 198.18.66.0/24, type: Blackhole}`)
+    /// appended to table transit's routes.
+    public static func tables(extraTransitRoutes: [String] = [], file: String? = nil) throws -> String {
+        let path = file ?? URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("../../manifests/examples/cluster/tables.yaml").standardized.path
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        let last = "  - {destination: \"2001:db8:3::/64\", interface: rc}\n"
+        guard text.contains(last) else { throw ServerTestError("\(path): table transit has no route \(last) to append after") }
+        return text.replacingOccurrences(of: last, with: last + extraTransitRoutes.map { "  - \($0)\n" }.joined())
+    }
+
     /// kubectl against the API server, from the API namespace.
     @discardableResult
     public func kubectl(_ arguments: [String], input: String? = nil) throws -> (status: Int32, stdout: String, stderr: String) {

@@ -41,8 +41,13 @@ public final class Soak: Sendable {
         }
         public struct Memory: Codable, Sendable {
             public var maxMiB: Double
-            /// Least squares over the samples of the process that lived longest.
-            public var growthMiBPerHour: Double
+            /// Least squares over the samples of the process that lived
+            /// longest, after its first ``Soak/warmUp`` seconds; nil when none
+            /// lived ``Soak/growthSpan`` seconds past its warm-up (a process
+            /// the soak keeps killing has no long-term growth to measure).
+            public var growthMiBPerHour: Double?
+            /// The longest life of one process (pid) under this name, in seconds.
+            public var longestLifeSeconds: Double
             public var samples: Int
         }
         public var commit: String
@@ -70,6 +75,12 @@ public final class Soak: Sendable {
     public static let maxRSSMiB = 300.0
     public static let maxRequestsPerSecond = 60.0
     public static let convergenceTimeout = 30.0
+    /// Memory growth is measured after a process's first 30 s, over at least 120 s.
+    public static let warmUp = 30.0
+    public static let growthSpan = 120.0
+    /// The node whose agent is never killed, so that its memory is measured
+    /// over the whole run (it gets every other fault).
+    public static let witness = 2
 
     public init(seconds: Double, seed: UInt64, progress: @escaping @Sendable (String) -> Void = { print($0) }) {
         self.seconds = seconds
@@ -83,35 +94,11 @@ public final class Soak: Sendable {
     static let edge = ["198.18.1.0/24", "2001:db8:1::/64"]
     static let blackhole = "198.18.66.0/24"
 
-    static func tables(blackhole: Bool, hostBitsAt: Bool = false) -> String {
-        var transitRoutes = [
-            "{destination: 198.18.1.0/24, interface: ra}", "{destination: 198.18.2.0/24, gateway: 198.18.2.2, interface: rb}",
-            "{destination: 198.18.3.0/24, interface: rc}", "{destination: \"2001:db8:1::/64\", interface: ra}",
-            "{destination: \"2001:db8:2::/64\", interface: rb}", "{destination: \"2001:db8:3::/64\", interface: rc}",
-        ]
-        if blackhole { transitRoutes.append("{destination: \(Self.blackhole), type: Blackhole}") }
-        // Invalid: host bits set; the API server refuses it whole.
-        if hostBitsAt { transitRoutes.append("{destination: 198.18.67.1/24, type: Blackhole}") }
-        return """
-            apiVersion: routelet.dev/v1alpha1
-            kind: RouteTable
-            metadata: {name: transit}
-            spec:
-              interfaces: [ra, rb]
-              routes:
-            \(transitRoutes.map { "  - " + $0 }.joined(separator: "\n"))
-            ---
-            apiVersion: routelet.dev/v1alpha1
-            kind: RouteTable
-            metadata: {name: edge}
-            spec:
-              nodeSelector: {matchLabels: {role: edge}}
-              interfaces: [rc]
-              routes:
-              - {destination: 198.18.1.0/24, interface: ra}
-              - {destination: "2001:db8:1::/64", interface: ra}
-
-            """
+    /// The cluster's tables, with the blackhole when it is on, and with a
+    /// route that has host bits set when `invalid` (refused whole).
+    static func tables(blackhole: Bool, invalid: Bool = false) throws -> String {
+        try ClusterLab.tables(extraTransitRoutes: (blackhole ? ["{destination: \(Self.blackhole), type: Blackhole}"] : [])
+                              + (invalid ? ["{destination: 198.18.67.1/24, type: Blackhole}"] : []))
     }
 
     // MARK: Running
@@ -132,7 +119,7 @@ public final class Soak: Sendable {
         try cluster.registerNodes()
         var agents = try cluster.nodes.indices.map { try cluster.startAgent($0, resync: "2s") }
         var blackholeOn = false
-        try apply(cluster, Self.tables(blackhole: false))
+        try apply(cluster, try Self.tables(blackhole: false))
         let started = Date()
         try require(converged(cluster, agents: agents, server: server, blackhole: blackholeOn, within: 60), "the first convergence")
         for node in cluster.nodes { _ = try Traffic.ping(from: node.lab.hostA, RouterLab.address(host: 2).v4, count: 1) }
@@ -169,16 +156,17 @@ public final class Soak: Sendable {
         while Date() < end {
             if round.isEmpty { round = Fault.allCases.shuffled(using: &random) }
             let fault = round.removeFirst()
-            let node = random.int(in: 0...(cluster.nodes.count - 1))
+            var node = random.int(in: 0...(cluster.nodes.count - 1))
+            if fault == .agentKill && node == Self.witness { node = random.int(in: 0...(cluster.nodes.count - 2)) }
             let edgeNode = random.int(in: 0...1)   // node-1 or node-2: where rc is bound
             progress("soak: \(fault.rawValue)\([.linkFlap, .agentKill, .mapEntryDelete].contains(fault) ? " on \(cluster.nodes[node].name)" : fault == .filterDelete ? " on \(cluster.nodes[edgeNode].name)" : "")")
             switch fault {
             case .validEdit:
                 blackholeOn.toggle()
-                let result = try cluster.kubectl(["apply", "-f", "-"], input: Self.tables(blackhole: blackholeOn))
+                let result = try cluster.kubectl(["apply", "-f", "-"], input: try Self.tables(blackhole: blackholeOn))
                 record("valid edits accepted", result.status == 0, "kubectl apply: \(result.stderr)")
             case .invalidEdit:
-                let result = try cluster.kubectl(["apply", "-f", "-"], input: Self.tables(blackhole: blackholeOn, hostBitsAt: true))
+                let result = try cluster.kubectl(["apply", "-f", "-"], input: try Self.tables(blackhole: blackholeOn, invalid: true))
                 record("invalid edits refused with a 4xx that names the field", result.status != 0 && result.stderr.contains("host bits")
                        && !result.stderr.contains("InternalError"), "kubectl apply of an invalid table: \(result.status) \(result.stderr)")
             case .linkFlap:
@@ -408,17 +396,19 @@ public final class Soak: Sendable {
     }
 
     static func memory(_ samples: [(pid: Int32, t: Double, mib: Double)]) -> Report.Memory {
-        let byProcess = Dictionary(grouping: samples, by: \.pid).values
-        let longest = byProcess.max { ($0.last!.t - $0.first!.t) < ($1.last!.t - $1.first!.t) } ?? []
-        var slope = 0.0
-        if longest.count >= 2 {
-            let meanT = longest.map(\.t).reduce(0, +) / Double(longest.count)
-            let meanM = longest.map(\.mib).reduce(0, +) / Double(longest.count)
-            let covariance = longest.map { ($0.t - meanT) * ($0.mib - meanM) }.reduce(0, +)
-            let variance = longest.map { ($0.t - meanT) * ($0.t - meanT) }.reduce(0, +)
-            slope = variance > 0 ? covariance / variance * 3600 : 0
+        let lives = Dictionary(grouping: samples, by: \.pid).values.map { life in (life, (life.last?.t ?? 0) - (life.first?.t ?? 0)) }
+        let (longest, life) = lives.max { $0.1 < $1.1 } ?? ([], 0)
+        var growth: Double?
+        let settled = longest.filter { $0.t - (longest.first?.t ?? 0) >= warmUp }
+        if let first = settled.first, let last = settled.last, last.t - first.t >= growthSpan {
+            let meanT = settled.map(\.t).reduce(0, +) / Double(settled.count)
+            let meanM = settled.map(\.mib).reduce(0, +) / Double(settled.count)
+            let covariance = settled.map { ($0.t - meanT) * ($0.mib - meanM) }.reduce(0, +)
+            let variance = settled.map { ($0.t - meanT) * ($0.t - meanT) }.reduce(0, +)
+            growth = (covariance / variance * 3600).rounded(toPlaces: 1)
         }
-        return .init(maxMiB: (samples.map(\.mib).max() ?? 0).rounded(toPlaces: 1), growthMiBPerHour: slope.rounded(toPlaces: 1), samples: samples.count)
+        return .init(maxMiB: (samples.map(\.mib).max() ?? 0).rounded(toPlaces: 1), growthMiBPerHour: growth,
+                     longestLifeSeconds: life.rounded(toPlaces: 0), samples: samples.count)
     }
 
     static func commit() -> String {

@@ -81,7 +81,7 @@ do {
     }
 
     step("kubectl apply -f \(tablesFile.replacingOccurrences(of: FileManager.default.currentDirectoryPath + "/", with: ""))")
-    try kubectl(["apply", "-f", "-"], input: String(contentsOfFile: tablesFile, encoding: .utf8))
+    try kubectl(["apply", "-f", "-"], input: ClusterLab.tables(file: tablesFile))
     try wait("three nodes programmed") {
         try cluster.jsonpath("rt/transit", ".status.nodesReady") == "3/3" && cluster.jsonpath("rt/edge", ".status.nodesReady") == "2/2"
     }
@@ -103,10 +103,7 @@ do {
     print("\(holder)'s data plane keeps forwarding without its agent: \(try pings(through: cluster.nodes[victim]))")
 
     step("A change while \(holder)'s agent is down: the new holder reports it, 2/3, and names the node that is behind")
-    let tables = try String(contentsOfFile: tablesFile, encoding: .utf8)
-    try kubectl(["apply", "-f", "-"], input: tables.replacingOccurrences(
-        of: "  - {destination: 198.18.3.0/24, interface: rc}\n",
-        with: "  - {destination: 198.18.3.0/24, interface: rc}\n  - {destination: 198.18.66.0/24, type: Blackhole}\n"))
+    try kubectl(["apply", "-f", "-"], input: ClusterLab.tables(extraTransitRoutes: ["{destination: 198.18.66.0/24, type: Blackhole}"], file: tablesFile))
     try wait("the new generation reported") {
         try cluster.jsonpath("rt/transit", ".status.observedGeneration") == "2" && cluster.jsonpath("rt/transit", ".status.nodesReady") == "2/3"
     }

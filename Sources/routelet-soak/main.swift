@@ -30,7 +30,8 @@ struct SoakCommand: ParsableCommand {
 
     func run() throws {
         let seed = seed ?? ProcessInfo.processInfo.environment["SOAK_SEED"].flatMap { UInt64($0) } ?? UInt64.random(in: 1...UInt64.max)
-        let result = try Soak(seconds: minutes * 60, seed: seed).run()
+        // Progress lines as they happen, also into a pipe or a file (print buffers those).
+        let result = try Soak(seconds: minutes * 60, seed: seed) { FileHandle.standardOutput.write(Data(($0 + "\n").utf8)) }.run()
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         try FileManager.default.createDirectory(atPath: (report as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
@@ -38,6 +39,10 @@ struct SoakCommand: ParsableCommand {
         print("soak: \(String(format: "%.0f", result.seconds)) s, faults \(result.faults.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))")
         for (name, check) in result.checks.sorted(by: { $0.key < $1.key }) {
             print("  \(check.failed == 0 ? "ok  " : "FAIL") \(name): \(check.passed) passed, \(check.failed) failed")
+        }
+        for (name, memory) in result.memory.sorted(by: { $0.key < $1.key }) {
+            print("  memory \(name): at most \(memory.maxMiB) MiB, "
+                  + (memory.growthMiBPerHour.map { "growth \($0) MiB/h" } ?? "growth not measured (longest life \(Int(memory.longestLifeSeconds)) s)"))
         }
         print("  worst convergence after a fault: " + result.worstConvergenceSeconds.sorted { $0.key < $1.key }
             .map { "\($0.key) \(String(format: "%.2f", $0.value)) s" }.joined(separator: ", "))

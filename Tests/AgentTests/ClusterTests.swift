@@ -14,7 +14,7 @@ import Testing
     let b = RouterLab.address(host: 2), a = RouterLab.address(host: 1)
 
     /// The cluster with its API server, Nodes, agents and the two tables of
-    /// ``clusterTables``, converged: transit on 3/3 nodes, edge on 2/2.
+    /// ``ClusterLab/tables(extraTransitRoutes:file:)``, converged: transit on 3/3 nodes, edge on 2/2.
     final class Running: @unchecked Sendable {
         // Sendable: `agents` is replaced only by the test's own task.
         let cluster: ClusterLab
@@ -28,7 +28,7 @@ import Testing
                 let server = try cluster.startAPIServer()
                 try cluster.registerNodes()
                 let agents = try cluster.nodes.indices.map { try cluster.startAgent($0, resync: "2s") }
-                let applied = try cluster.kubectl(["apply", "-f", "-"], input: try clusterTables())
+                let applied = try cluster.kubectl(["apply", "-f", "-"], input: try ClusterLab.tables())
                 guard applied.status == 0 else { throw HarnessError("kubectl apply: \(applied.stderr)") }
                 for (table, ready) in [("transit", "3/3"), ("edge", "2/2")] {
                     guard try waitUntil(30, every: 0.1, { try cluster.jsonpath("rt/\(table)", ".status.nodesReady") == ready }) != nil else {
@@ -100,8 +100,7 @@ import Testing
 
         // Status keeps being written: a new generation of transit is reported by
         // the new holder, with the dead node not at it.
-        let changed = try clusterTables().replacingOccurrences(of: "  - {destination: 198.18.3.0/24, interface: rc}\n",
-                                                           with: "  - {destination: 198.18.3.0/24, interface: rc}\n  - {destination: 198.18.66.0/24, type: Blackhole}\n")
+        let changed = try ClusterLab.tables(extraTransitRoutes: ["{destination: 198.18.66.0/24, type: Blackhole}"])
         #expect(try cluster.kubectl(["apply", "-f", "-"], input: changed).status == 0)
         let reported = try waitUntil(15, every: 0.1) {
             try cluster.jsonpath("rt/transit", ".status.observedGeneration") == "2" && cluster.jsonpath("rt/transit", ".status.nodesReady") == "2/3"
@@ -167,12 +166,4 @@ import Testing
         #expect(try Traffic.ping(from: cluster.nodes[0].lab.hostC, a.v4, count: 2) == 2)
         #expect(try Traffic.ping(from: cluster.nodes[1].lab.hostA, b.v4) == 3)
     }
-}
-
-/// manifests/examples/cluster/tables.yaml: table transit on every node (A,
-/// B and C's subnets, B's through its address), table edge on the nodes
-/// labelled role=edge (what arrives from C goes to A).
-func clusterTables() throws -> String {
-    let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../manifests/examples/cluster/tables.yaml")
-    return try String(contentsOf: path, encoding: .utf8)
 }
