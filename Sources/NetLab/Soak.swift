@@ -196,10 +196,15 @@ public final class Soak: Sendable {
             record("converged after each fault (within \(Int(Self.convergenceTimeout)) s)", took != nil, "not converged after \(fault.rawValue)")
             record("converged within one resync period (2 s) and 3 s for a pass and the status", took.map { $0 < 5 } ?? false,
                    "\(fault.rawValue): \(took.map { String(format: "%.2f s", $0) } ?? "never")")
+            // A process that died by itself (not by the driver's hand) shows here, as in the end.
+            record("no crash", agents.allSatisfy(\.process.isRunning) && server.process.isRunning,
+                   "after \(fault.rawValue): " + (agents.enumerated().filter { !$1.process.isRunning }
+                       .map { "\(cluster.nodes[$0].name)'s agent: \($1.rawLog.suffix(2000))" } + (server.process.isRunning ? [] : ["the API server: \(server.rawLog.suffix(2000))"]))
+                       .joined(separator: "\n"))
             if let took {
                 state.withLock { $0.worstConvergenceSeconds[fault.rawValue] = max($0.worstConvergenceSeconds[fault.rawValue] ?? 0, took.rounded(toPlaces: 3)) }
             }
-            scrapeErrors(cluster, agents: agents)
+            scrapeErrors(cluster)
             Thread.sleep(forTimeInterval: Double(random.int(in: 200...1500)) / 1000)
         }
 
@@ -225,7 +230,7 @@ public final class Soak: Sendable {
             record("no crash", agent.process.isRunning && !agent.rawLog.contains("Fatal error"), "\(node.name)'s agent: \(agent.rawLog.suffix(2000))")
         }
         record("no crash", server.process.isRunning && !server.rawLog.contains("Fatal error"), "the API server: \(server.rawLog.suffix(2000))")
-        scrapeErrors(cluster, agents: agents)
+        scrapeErrors(cluster)
         sampler.running.store(false, ordering: .relaxed)
         while !samplerThread.isFinished { Thread.sleep(forTimeInterval: 0.05) }
         state.withLock { $0.seconds = Date().timeIntervalSince(started) }
@@ -327,7 +332,7 @@ public final class Soak: Sendable {
 
     /// 5xx answers the agents got, from their metrics (each agent counts its
     /// own requests by code).
-    func scrapeErrors(_ cluster: ClusterLab, agents: [RouteletProcess]) {
+    func scrapeErrors(_ cluster: ClusterLab) {
         for node in cluster.nodes {
             guard let metrics = try? node.router.runAllowingFailure([Traffic.python, "-c",
                 "import urllib.request; print(urllib.request.urlopen('http://127.0.0.1:9464/metrics', timeout=5).read().decode())"]),
