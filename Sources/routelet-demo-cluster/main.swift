@@ -30,13 +30,7 @@ func cleanup() {
     step("Cleaning up: routelet processes, pins, namespaces")
     cluster.delete()
 }
-let signalSources = [SIGINT, SIGTERM].map { signalNumber in
-    signal(signalNumber, SIG_IGN)
-    let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
-    source.setEventHandler { cleanup(); exit(130) }
-    source.resume()
-    return source
-}
+let signalSources = onInterrupt { cleanup() }
 
 /// kubectl against the cluster's API server, shown with its output.
 @discardableResult

@@ -43,13 +43,7 @@ func cleanup() {
     }
     try? FileManager.default.removeItem(atPath: work)
 }
-let signalSources = [SIGINT, SIGTERM].map { signalNumber in
-    signal(signalNumber, SIG_IGN)
-    let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
-    source.setEventHandler { cleanup(); exit(130) }
-    source.resume()
-    return source
-}
+let signalSources = onInterrupt { cleanup() }
 
 /// The agent's log lines with one of these messages, since `from`.
 func agentLog(from line: Int, matching messages: [String]) -> (text: String, lines: Int) {
