@@ -109,8 +109,13 @@ public final class ClusterLab: Sendable {
             let labels = node.labels.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", ")
             return "apiVersion: v1\nkind: Node\nmetadata: {name: \(node.name), labels: {\(labels)}}\n"
         }.joined(separator: "---\n")
+        try apply(manifest)
+    }
+
+    /// `kubectl apply -f -` of `manifest`; throws kubectl's message when it fails.
+    public func apply(_ manifest: String) throws {
         let result = try kubectl(["apply", "-f", "-"], input: manifest)
-        guard result.status == 0 else { throw ServerTestError("registering the Nodes failed: \(result.stderr)") }
+        guard result.status == 0 else { throw ServerTestError("kubectl apply failed (\(result.status)): \(result.stderr)") }
     }
 
     /// The cluster's two tables (manifests/examples/cluster/tables.yaml, from

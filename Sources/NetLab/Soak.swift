@@ -119,7 +119,7 @@ public final class Soak: Sendable {
         try cluster.registerNodes()
         var agents = try cluster.nodes.indices.map { try cluster.startAgent($0, resync: "2s") }
         var blackholeOn = false
-        try apply(cluster, try Self.tables(blackhole: false))
+        try cluster.apply(Self.tables(blackhole: false))
         let started = Date()
         try require(converged(cluster, agents: agents, server: server, blackhole: blackholeOn, within: 60), "the first convergence")
         for node in cluster.nodes { _ = try Traffic.ping(from: node.lab.hostA, RouterLab.address(host: 2).v4, count: 1) }
@@ -334,9 +334,13 @@ public final class Soak: Sendable {
     /// own requests by code).
     func scrapeErrors(_ cluster: ClusterLab) {
         for node in cluster.nodes {
+            // An agent whose metrics cannot be read fails the check: its 5xx would go unseen.
             guard let metrics = try? node.router.runAllowingFailure([Traffic.python, "-c",
                 "import urllib.request; print(urllib.request.urlopen('http://127.0.0.1:9464/metrics', timeout=5).read().decode())"]),
-                metrics.status == 0 else { continue }
+                metrics.status == 0 else {
+                record("no 5xx answered to the agents", false, "\(node.name): its /metrics could not be read")
+                continue
+            }
             let fiveHundreds = metrics.stdout.split(separator: "\n")
                 .filter { $0.hasPrefix("routelet_kube_requests_total{") && $0.contains("code=\"5") }
             record("no 5xx answered to the agents", fiveHundreds.isEmpty, "\(node.name): \(fiveHundreds.joined(separator: "; "))")
@@ -344,11 +348,6 @@ public final class Soak: Sendable {
     }
 
     // MARK: Helpers
-
-    func apply(_ cluster: ClusterLab, _ manifest: String) throws {
-        let result = try cluster.kubectl(["apply", "-f", "-"], input: manifest)
-        guard result.status == 0 else { throw ServerTestError("kubectl apply: \(result.stderr)") }
-    }
 
     /// A TCP sink: prints the bytes it received once the source closes.
     static func tcpSink(_ address: String) -> String {

@@ -28,8 +28,7 @@ import Testing
                 let server = try cluster.startAPIServer()
                 try cluster.registerNodes()
                 let agents = try cluster.nodes.indices.map { try cluster.startAgent($0, resync: "2s") }
-                let applied = try cluster.kubectl(["apply", "-f", "-"], input: try ClusterLab.tables())
-                guard applied.status == 0 else { throw HarnessError("kubectl apply: \(applied.stderr)") }
+                try cluster.apply(ClusterLab.tables())
                 for (table, ready) in [("transit", "3/3"), ("edge", "2/2")] {
                     guard try waitUntil(30, every: 0.1, { try cluster.jsonpath("rt/\(table)", ".status.nodesReady") == ready }) != nil else {
                         throw HarnessError("rt/\(table) is not \(ready): \(try cluster.kubectl(["get", "rt", "-o", "yaml"]).stdout)\n"
