@@ -195,7 +195,7 @@ let package = Package(
         ),
 
         // Network-namespace labs for tests, benchmarks and the demo.
-        .target(name: "NetLab", dependencies: ["Dataplane", "DataplaneModel", "CRouteletSys"]),
+        .target(name: "NetLab", dependencies: ["Dataplane", "DataplaneModel", "GatewayConfig", "CRouteletSys"]),
 
         .testTarget(name: "JSONValueTests", dependencies: ["JSONValue"]),
         .testTarget(name: "GatewayConfigTests", dependencies: ["GatewayConfig"]),

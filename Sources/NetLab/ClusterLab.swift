@@ -11,6 +11,8 @@ import Synchronization
 ///      └─ br0 ── mgmt 198.18.0.11  node-1 ── ra | rb | rc ── A, B, C
 ///             ── mgmt 198.18.0.12  node-2 ── ra | rb | rc ── A, B, C
 ///             ── mgmt 198.18.0.13  node-3 ── ra | rb | rc ── A, B, C
+///             ── mgmt 198.18.0.14  gateway-1 ── gc | gb1..3 ── client, b1..b3
+///                                  (only with `gateway: true`)
 ///
 /// Every node's lab has the same addresses (they live in separate
 /// namespaces), so one RouteTable programs them all alike. The agents reach
@@ -18,6 +20,11 @@ import Synchronization
 /// Node objects (with their labels) are written by ``registerNodes()``, as
 /// the kubelet would. Used by the cluster tests, the soak and
 /// `make demo-cluster`; ``delete()`` removes everything, processes included.
+///
+/// The gateway node (`gateway: true`, for the soak) is a ``GatewayLab``:
+/// a client, a gateway namespace with kernel forwarding on (routelet's L4
+/// gateway asks the kernel's FIB for next hops) and three backends. It is
+/// labelled role=gateway, which no router table selects.
 public final class ClusterLab: Sendable {
     public struct Node: Sendable {
         /// The node name the agent runs as, and the Node object's name.
@@ -31,8 +38,22 @@ public final class ClusterLab: Sendable {
         public var router: NetworkNamespace { lab.router }
     }
 
+    /// The gateway node: its agent runs in `lab.gateway`.
+    public struct GatewayNode: Sendable {
+        public let name: String
+        public let labels: [String: String]
+        public let lab: GatewayLab
+        public let pins: String
+        public let stateDir: String
+        public let address: String
+        /// Where its agent's `routelet gateway` child reads snapshots and writes its status.
+        public var gatewayDirectory: String { stateDir + "/gateway" }
+    }
+
     public let api: NetworkNamespace
+    /// The router nodes.
     public let nodes: [Node]
+    public let gateway: GatewayNode?
     /// The API server's data and the kubeconfig it writes.
     public let directory: String
     public var kubeconfig: String { directory + "/kubeconfig" }
@@ -46,11 +67,16 @@ public final class ClusterLab: Sendable {
         ["role": "edge", "zone": "a"], ["role": "edge", "zone": "b"], ["role": "core", "zone": "c"],
     ]
 
-    /// - Parameter labels: one set of labels per node (their number is the number of nodes).
-    public init(labels: [[String: String]] = ClusterLab.defaultLabels) throws {
+    public static let gatewayLabels = ["role": "gateway", "zone": "a"]
+
+    /// - Parameters:
+    ///   - labels: one set of labels per router node (their number is the number of nodes).
+    ///   - gateway: whether to add the gateway node, labelled ``gatewayLabels``.
+    public init(labels: [[String: String]] = ClusterLab.defaultLabels, gateway: Bool = false) throws {
         let id = String(UInt32.random(in: 0...UInt32.max), radix: 16)
         directory = NSTemporaryDirectory() + "rl-cluster-\(id)"
         var labs: [RouterLab] = []
+        var gatewayLab: GatewayLab?
         var api: NetworkNamespace?
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -59,24 +85,39 @@ public final class ClusterLab: Sendable {
             try bridgeHost.ip("link add br0 type bridge")
             try bridgeHost.ip("addr add \(Self.apiAddress)/24 dev br0")
             try bridgeHost.ip("link set br0 up")
+            /// A veth from the bridge to `namespace`'s `mgmt` with `address`.
+            func attach(_ namespace: NetworkNamespace, number: Int) throws -> String {
+                let address = "198.18.0.\(10 + number)", port = "rlm\(number)-\(bridgeHost.name.suffix(6))"
+                try Command.run(["ip", "link", "add", port, "netns", bridgeHost.name, "type", "veth", "peer", "name", "mgmt", "netns", namespace.name])
+                try bridgeHost.ip("link set \(port) master br0")
+                try bridgeHost.ip("link set \(port) up")
+                try namespace.ip("addr add \(address)/24 dev mgmt")
+                try namespace.ip("link set mgmt up")
+                return address
+            }
             var nodes: [Node] = []
             for (index, nodeLabels) in labels.enumerated() {
                 let lab = try RouterLab()
                 labs.append(lab)
-                let number = index + 1, address = "198.18.0.\(10 + number)"
-                let port = "rlm\(number)-\(bridgeHost.name.suffix(6))"
-                try Command.run(["ip", "link", "add", port, "netns", bridgeHost.name, "type", "veth", "peer", "name", "mgmt", "netns", lab.router.name])
-                try bridgeHost.ip("link set \(port) master br0")
-                try bridgeHost.ip("link set \(port) up")
-                try lab.router.ip("addr add \(address)/24 dev mgmt")
-                try lab.router.ip("link set mgmt up")
+                let number = index + 1
+                let address = try attach(lab.router, number: number)
                 nodes.append(Node(name: "node-\(number)", labels: nodeLabels, lab: lab, pins: "/sys/fs/bpf/rl-cluster-\(id)-\(number)",
                                   stateDir: directory + "/node-\(number)", address: address))
+            }
+            if gateway {
+                let lab = try GatewayLab()
+                gatewayLab = lab
+                let address = try attach(lab.gateway, number: labels.count + 1)
+                self.gateway = GatewayNode(name: "gateway-1", labels: Self.gatewayLabels, lab: lab, pins: "/sys/fs/bpf/rl-cluster-\(id)-gw",
+                                           stateDir: directory + "/gateway-1", address: address)
+            } else {
+                self.gateway = nil
             }
             self.api = bridgeHost
             self.nodes = nodes
         } catch {
             labs.forEach { $0.delete() }
+            gatewayLab?.delete()
             api?.delete()
             try? FileManager.default.removeItem(atPath: directory)
             throw error
@@ -103,11 +144,22 @@ public final class ClusterLab: Sendable {
         ] + extra))
     }
 
+    /// `routelet agent` for the gateway node, with a `routelet gateway`
+    /// child (which outlives the agent: a restarted agent adopts it).
+    public func startGatewayAgent(resync: String = "30s", extra: [String] = []) throws -> RouteletProcess {
+        guard let node = gateway else { throw ServerTestError("this cluster has no gateway node") }
+        return try track(RouteletProcess(namespace: node.lab.gateway, arguments: [
+            "agent", "--kubeconfig", kubeconfig, "--node-name", node.name, "--bpffs-dir", node.pins, "--state-dir", node.stateDir,
+            "--resync-period", resync, "--lease-duration", "3s", "--gateway", "child", "--access-log", node.stateDir + "/access.log",
+        ] + extra))
+    }
+
     /// The Node objects, with each node's labels, as the kubelet writes them.
     public func registerNodes() throws {
-        let manifest = nodes.map { node in
-            let labels = node.labels.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", ")
-            return "apiVersion: v1\nkind: Node\nmetadata: {name: \(node.name), labels: {\(labels)}}\n"
+        let named = nodes.map { ($0.name, $0.labels) } + (gateway.map { [($0.name, $0.labels)] } ?? [])
+        let manifest = named.map { name, labels in
+            let labels = labels.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", ")
+            return "apiVersion: v1\nkind: Node\nmetadata: {name: \(name), labels: {\(labels)}}\n"
         }.joined(separator: "---\n")
         try apply(manifest)
     }
@@ -150,9 +202,16 @@ public final class ClusterLab: Sendable {
     /// Stops every process still running (SIGTERM), removes the namespaces,
     /// the pins and the directory.
     public func delete() {
-        for process in processes.withLock({ $0 }) where process.process.isRunning { process.stop() }
+        for process in processes.withLock({ $0 }) {
+            if process.process.isRunning { process.stop() } else { process.stopGateway() }   // a gateway its killed agent left
+        }
         nodes.forEach { Dataplane.removePins(in: $0.pins) }
         nodes.forEach { $0.lab.delete() }
+        if let gateway {
+            // Its gateway child was stopped with the agent (RouteletProcess.stop).
+            Dataplane.removePins(in: gateway.pins)
+            gateway.lab.delete()
+        }
         api.delete()
         try? FileManager.default.removeItem(atPath: directory)
     }

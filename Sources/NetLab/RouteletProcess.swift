@@ -60,10 +60,13 @@ public final class RouteletProcess: Sendable {
 
     /// Sends `signal` (default SIGTERM), waits for the exit and the end of
     /// the log; a gateway child, which outlives its agent and shares its
-    /// log, is stopped too.
-    public func stop(signal: Int32 = SIGTERM) {
+    /// log, is stopped too unless `leavingGateway` (an agent killed and
+    /// started again adopts it, as on a node; the log then goes on with
+    /// the gateway's lines, so its end is not waited for).
+    public func stop(signal: Int32 = SIGTERM, leavingGateway: Bool = false) {
         if process.isRunning { kill(process.processIdentifier, signal) }
         process.waitUntilExit()
+        guard !leavingGateway || gatewayDirectory == nil else { return }
         stopGateway()
         reader.waitForEnd()
     }

@@ -80,7 +80,7 @@ do {
         try cluster.jsonpath("rt/transit", ".status.nodesReady") == "3/3" && cluster.jsonpath("rt/edge", ".status.nodesReady") == "2/2"
     }
     try kubectl(["get", "rt,rn"])
-    print("(transit has no nodeSelector: every node; edge selects role=edge: node-1 and node-2)")
+    print("(transit selects role in (edge, core): every router node; edge selects role=edge: node-1 and node-2)")
 
     step("Traffic through every node (C's traffic is routed by table edge, so only on node-1 and node-2)")
     for node in cluster.nodes { print("\(node.name): \(try pings(through: node))") }
