@@ -4,16 +4,19 @@ import Foundation
 import Synchronization
 
 /// The soak (`make soak`, and 60 s of it in `make test`): the three-node
-/// ``ClusterLab`` under continuous traffic (ping and a TCP stream through
-/// every node, A to B, on table transit), while a driver injects faults one
-/// after another at random intervals, and after each one waits until the
-/// whole cluster has converged again. See docs/soak.md.
+/// ``ClusterLab`` and its gateway node under continuous traffic (ping and a
+/// TCP stream through every router node, A to B, on table transit; new TCP
+/// connections and HTTP requests through the gateway node, see
+/// SoakGateway.swift), while a driver injects faults one after another at
+/// random intervals, and after each one waits until the whole cluster has
+/// converged again. See docs/soak.md.
 ///
 /// The faults never touch what the monitored traffic crosses (table
-/// transit's routes to A and B, the filters on ra and rb): they hit table
-/// edge, C's subnet and link, the agents and the API server. So "no packet
-/// lost" is a promise the soak can hold routelet to: a fault elsewhere, an
-/// agent restart or an API server restart must not cost a packet.
+/// transit's routes to A and B, the filters on ra and rb, the backends):
+/// they hit table edge, C's subnet and link, the EndpointSlices, the agents
+/// and the API server. So "no packet lost" is a promise the soak can hold
+/// routelet to: a fault elsewhere, an agent restart or an API server
+/// restart must not cost a packet, a connection or a request.
 public final class Soak: Sendable {
     public enum Fault: String, CaseIterable, Codable, Sendable {
         /// kubectl apply of a valid change of table transit (a blackhole route added or removed).
@@ -30,6 +33,9 @@ public final class Soak: Sendable {
         case mapEntryDelete
         /// A node's TC filter on rc deleted, behind its agent's back.
         case filterDelete
+        /// One backend's endpoint in the gateway's EndpointSlices made ready,
+        /// not ready, or removed from the slices.
+        case endpointChurn
     }
 
     public struct Report: Codable, Sendable {
@@ -60,6 +66,8 @@ public final class Soak: Sendable {
         public var worstConvergenceSeconds: [String: Double] = [:]
         public var packets: [String: String] = [:]
         public var tcpStreams: [String: String] = [:]
+        /// The gateway node's traffic: "tcp" (new connections), "http" (requests).
+        public var gateway: [String: String] = [:]
         public var memory: [String: Memory] = [:]
         public var apiRequestsPerSecond: [String: Double] = [:]
 
@@ -105,8 +113,15 @@ public final class Soak: Sendable {
 
     public func run() throws -> Report {
         var random = SplitMix64(seed: seed)
-        let cluster = try ClusterLab()
+        let cluster = try ClusterLab(gateway: true)
         defer { cluster.delete() }
+        guard let gatewayNode = cluster.gateway else { throw ServerTestError("the soak's cluster has no gateway node") }
+        // The agents: the router nodes', then the gateway node's (which starts routelet gateway).
+        let names = cluster.nodes.map(\.name) + [gatewayNode.name]
+        let gatewayIndex = cluster.nodes.count
+        func startAgent(_ index: Int) throws -> RouteletProcess {
+            index == gatewayIndex ? try cluster.startGatewayAgent(resync: "2s") : try cluster.startAgent(index, resync: "2s")
+        }
         state.withLock {
             $0.commit = Self.commit()
             $0.machine = Self.machine()
@@ -117,11 +132,17 @@ public final class Soak: Sendable {
         let serverArguments = ["--request-log", requestLog]
         var server = try cluster.startAPIServer(extra: serverArguments)
         try cluster.registerNodes()
-        var agents = try cluster.nodes.indices.map { try cluster.startAgent($0, resync: "2s") }
+        var agents = try names.indices.map(startAgent)
         var blackholeOn = false
+        var endpoints = [Endpoint](repeating: .ready, count: 3)
         try cluster.apply(Self.tables(blackhole: false))
+        try cluster.apply(Self.gatewayManifest(endpoints))
         let started = Date()
-        try require(converged(cluster, agents: agents, server: server, blackhole: blackholeOn, within: 60), "the first convergence")
+        func converged(within timeout: Double) throws -> Double? {
+            try self.converged(cluster, agents: agents, server: server, blackhole: blackholeOn, endpoints: endpoints, within: timeout)
+        }
+        try require(converged(within: 60), "the first convergence")
+        guard let gatewayPID = agents[gatewayIndex].gatewayPID else { throw ServerTestError("the gateway node's agent started no routelet gateway") }
         for node in cluster.nodes { _ = try Traffic.ping(from: node.lab.hostA, RouterLab.address(host: 2).v4, count: 1) }
         progress("soak: cluster up in \(String(format: "%.1f", Date().timeIntervalSince(started))) s; \(Int(seconds)) s of faults, seed \(seed)")
 
@@ -136,14 +157,17 @@ public final class Soak: Sendable {
         let pings = try cluster.nodes.map { try $0.lab.hostA.start(["ping", "-n", "-q", "-c", "\(pingCount)", "-i", "0.01", "-W", "1", b.v4]) }
         let sinks = try cluster.nodes.map { try $0.lab.hostB.start([Traffic.python, "-c", Self.tcpSink(b.v4)]) }
         let streams = try cluster.nodes.map { try $0.lab.hostA.start([Traffic.python, "-c", Self.tcpSource(b.v4, seconds: seconds + 2)]) }
-        defer { (pings + sinks + streams).forEach { $0.stop(signal: SIGKILL) } }
+        let connector = try gatewayNode.lab.client.start([Traffic.python, "-c", Self.tcpConnector(seconds: seconds)])
+        let httpLoad = try gatewayNode.lab.client.start([Traffic.python, "-c", Self.httpLoad(seconds: seconds)])
+        defer { (pings + sinks + streams + [connector, httpLoad]).forEach { $0.stop(signal: SIGKILL) } }
 
         // RSS and the API server's request rate, sampled every 5 s.
         let sampler = Sampler()
         func publish() {
             sampler.processes.withLock { table in
-                table["apiserver"] = server
-                for (node, agent) in zip(cluster.nodes, agents) { table[node.name] = agent }
+                table["apiserver"] = server.process.processIdentifier
+                for (name, agent) in zip(names, agents) { table[name] = agent.process.processIdentifier }
+                table["gateway"] = gatewayPID
             }
         }
         publish()
@@ -157,9 +181,12 @@ public final class Soak: Sendable {
             if round.isEmpty { round = Fault.allCases.shuffled(using: &random) }
             let fault = round.removeFirst()
             var node = random.int(in: 0...(cluster.nodes.count - 1))
-            if fault == .agentKill && node == Self.witness { node = random.int(in: 0...(cluster.nodes.count - 2)) }
+            // Any agent but the witness's, the gateway node's included.
+            if fault == .agentKill { node = [Int](names.indices).filter { $0 != Self.witness }[random.int(in: 0...(names.count - 2))] }
             let edgeNode = random.int(in: 0...1)   // node-1 or node-2: where rc is bound
-            progress("soak: \(fault.rawValue)\([.linkFlap, .agentKill, .mapEntryDelete].contains(fault) ? " on \(cluster.nodes[node].name)" : fault == .filterDelete ? " on \(cluster.nodes[edgeNode].name)" : "")")
+            let churn = fault == .endpointChurn ? Self.churn(&endpoints, using: &random) : ""
+            progress("soak: \(fault.rawValue)" + ([.linkFlap, .agentKill, .mapEntryDelete].contains(fault) ? " on \(names[node])"
+                : fault == .filterDelete ? " on \(names[edgeNode])" : fault == .endpointChurn ? ": \(churn)" : ""))
             switch fault {
             case .validEdit:
                 blackholeOn.toggle()
@@ -174,9 +201,9 @@ public final class Soak: Sendable {
                 Thread.sleep(forTimeInterval: Double(random.int(in: 200...1500)) / 1000)
                 try cluster.nodes[node].router.setLink("rc", up: true)
             case .agentKill:
-                agents[node].stop(signal: SIGKILL)
+                agents[node].stop(signal: SIGKILL, leavingGateway: true)
                 Thread.sleep(forTimeInterval: Double(random.int(in: 100...2000)) / 1000)
-                agents[node] = try cluster.startAgent(node, resync: "2s")
+                agents[node] = try startAgent(node)
                 publish()
             case .apiServerRestart:
                 server.stop(signal: SIGKILL)
@@ -190,16 +217,21 @@ public final class Soak: Sendable {
             case .filterDelete:
                 let result = try cluster.nodes[edgeNode].router.runAllowingFailure(["tc", "filter", "del", "dev", "rc", "ingress", "pref", "1", "handle", "0x726c", "bpf"])
                 record("a filter to delete was there", result.status == 0, "tc filter del on \(cluster.nodes[edgeNode].name): \(result.stderr)")
+            case .endpointChurn:
+                let result = try cluster.kubectl(["apply", "-f", "-"], input: Self.gatewayManifest(endpoints))
+                record("valid edits accepted", result.status == 0, "kubectl apply of the EndpointSlices: \(result.stderr)")
             }
             state.withLock { $0.faults[fault.rawValue, default: 0] += 1 }
-            let took = try converged(cluster, agents: agents, server: server, blackhole: blackholeOn, within: Self.convergenceTimeout)
+            let took = try converged(within: Self.convergenceTimeout)
             record("converged after each fault (within \(Int(Self.convergenceTimeout)) s)", took != nil, "not converged after \(fault.rawValue)")
             record("converged within one resync period (2 s) and 3 s for a pass and the status", took.map { $0 < 5 } ?? false,
                    "\(fault.rawValue): \(took.map { String(format: "%.2f s", $0) } ?? "never")")
-            // A process that died by itself (not by the driver's hand) shows here, as in the end.
-            record("no crash", agents.allSatisfy(\.process.isRunning) && server.process.isRunning,
+            // A process that died by itself (not by the driver's hand) shows here, as in the end;
+            // routelet gateway outlives its agent's restarts, so it is the same process all along.
+            record("no crash", agents.allSatisfy(\.process.isRunning) && server.process.isRunning && agents[gatewayIndex].gatewayPID == gatewayPID,
                    "after \(fault.rawValue): " + (agents.enumerated().filter { !$1.process.isRunning }
-                       .map { "\(cluster.nodes[$0].name)'s agent: \($1.rawLog.suffix(2000))" } + (server.process.isRunning ? [] : ["the API server: \(server.rawLog.suffix(2000))"]))
+                       .map { "\(names[$0])'s agent: \($1.rawLog.suffix(2000))" } + (server.process.isRunning ? [] : ["the API server: \(server.rawLog.suffix(2000))"])
+                       + (agents[gatewayIndex].gatewayPID == gatewayPID ? [] : ["routelet gateway \(gatewayPID) is gone: \(agents[gatewayIndex].rawLog.suffix(2000))"]))
                        .joined(separator: "\n"))
             if let took {
                 state.withLock { $0.worstConvergenceSeconds[fault.rawValue] = max($0.worstConvergenceSeconds[fault.rawValue] ?? 0, took.rounded(toPlaces: 3)) }
@@ -225,9 +257,10 @@ public final class Soak: Sendable {
             record("TCP streams arrive whole, never stalled 1 s", !received.isEmpty && fields.first.map(String.init) == received.split(separator: " ").first.map(String.init)
                    && stall < 1, "\(node.name): sent \(sent), received \(received)")
         }
-        for (index, node) in cluster.nodes.enumerated() {
-            let agent = agents[index]
-            record("no crash", agent.process.isRunning && !agent.rawLog.contains("Fatal error"), "\(node.name)'s agent: \(agent.rawLog.suffix(2000))")
+        recordGatewayTraffic(tcp: connector.wait(), http: httpLoad.wait())
+        record("no crash", agents[gatewayIndex].gatewayPID == gatewayPID, "routelet gateway \(gatewayPID) is gone")
+        for (name, agent) in zip(names, agents) {
+            record("no crash", agent.process.isRunning && !agent.rawLog.contains("Fatal error"), "\(name)'s agent: \(agent.rawLog.suffix(2000))")
         }
         record("no crash", server.process.isRunning && !server.rawLog.contains("Fatal error"), "the API server: \(server.rawLog.suffix(2000))")
         scrapeErrors(cluster)
@@ -240,7 +273,8 @@ public final class Soak: Sendable {
     /// What the sampling thread reads: the processes of the moment.
     final class Sampler: Sendable {
         let running = Atomic<Bool>(true)
-        let processes = Mutex<[String: RouteletProcess]>([:])
+        /// name -> pid
+        let processes = Mutex<[String: Int32]>([:])
     }
 
     /// Samples every process's RSS and the request log's length every 5 s
@@ -250,8 +284,8 @@ public final class Soak: Sendable {
         var requests: [(t: Double, lines: Int)] = []
         while sampler.running.load(ordering: .relaxed) {
             let now = Date().timeIntervalSince(started)
-            for (name, process) in sampler.processes.withLock({ $0 }) where process.process.isRunning {
-                if let mib = Self.rssMiB(process.process.processIdentifier) { rss[name, default: []].append((process.process.processIdentifier, now, mib)) }
+            for (name, pid) in sampler.processes.withLock({ $0 }) {
+                if let mib = Self.rssMiB(pid) { rss[name, default: []].append((pid, now, mib)) }   // nil once it exited
             }
             requests.append((now, Self.agentRequests(requestLog)))
             for _ in 0..<50 where sampler.running.load(ordering: .relaxed) { Thread.sleep(forTimeInterval: 0.1) }
@@ -285,13 +319,15 @@ public final class Soak: Sendable {
 
     /// Polls until every process runs, every node's maps hold exactly what
     /// its tables compile to, the filters are on the bound interfaces, and
-    /// both tables report every selected node at their current generation.
+    /// both tables report every selected node at their current generation;
+    /// and the gateway node serves `endpoints` (``gatewayProblem``).
     /// Returns the seconds it took, nil after `timeout`.
-    func converged(_ cluster: ClusterLab, agents: [RouteletProcess], server: RouteletProcess, blackhole: Bool, within timeout: Double) throws -> Double? {
+    func converged(_ cluster: ClusterLab, agents: [RouteletProcess], server: RouteletProcess, blackhole: Bool, endpoints: [Endpoint],
+                   within timeout: Double) throws -> Double? {
         let start = Date()
         var last = ""
         while Date().timeIntervalSince(start) < timeout {
-            if let problem = try convergenceProblem(cluster, agents: agents, server: server, blackhole: blackhole) {
+            if let problem = try convergenceProblem(cluster, agents: agents, server: server, blackhole: blackhole, endpoints: endpoints) {
                 last = problem
                 Thread.sleep(forTimeInterval: 0.05)
             } else {
@@ -302,9 +338,11 @@ public final class Soak: Sendable {
         return nil
     }
 
-    func convergenceProblem(_ cluster: ClusterLab, agents: [RouteletProcess], server: RouteletProcess, blackhole: Bool) throws -> String? {
-        if let dead = agents.firstIndex(where: { !$0.process.isRunning }) { return "\(cluster.nodes[dead].name)'s agent exited: \(agents[dead].rawLog.suffix(1000))" }
-        if let idle = agents.firstIndex(where: { $0.entries("pass done").isEmpty }) { return "\(cluster.nodes[idle].name)'s agent has made no pass yet" }
+    func convergenceProblem(_ cluster: ClusterLab, agents: [RouteletProcess], server: RouteletProcess, blackhole: Bool,
+                            endpoints: [Endpoint]) throws -> String? {
+        let names = cluster.nodes.map(\.name) + (cluster.gateway.map { [$0.name] } ?? [])
+        if let dead = agents.firstIndex(where: { !$0.process.isRunning }) { return "\(names[dead])'s agent exited: \(agents[dead].rawLog.suffix(1000))" }
+        if let idle = agents.firstIndex(where: { $0.entries("pass done").isEmpty }) { return "\(names[idle])'s agent has made no pass yet" }
         if !server.process.isRunning { return "the API server exited: \(server.rawLog.suffix(1000))" }
         for node in cluster.nodes {
             let isEdge = node.labels["role"] == "edge"
@@ -327,24 +365,44 @@ public final class Soak: Sendable {
             guard fields.count == 5, fields[1] == fields[2] else { return "stale \(line)" }
             return "\(fields[0]) \(fields[3]) \(fields[4])"
         })
-        return lines == ["transit 3/3 True", "edge 2/2 True"] ? nil : "statuses \(status.stdout)"
+        guard lines == ["transit 3/3 True", "edge 2/2 True"] else { return "statuses \(status.stdout)" }
+        return try cluster.gateway.flatMap { try gatewayProblem(cluster, $0, endpoints: endpoints) }
     }
 
     /// 5xx answers the agents got, from their metrics (each agent counts its
     /// own requests by code).
     func scrapeErrors(_ cluster: ClusterLab) {
-        for node in cluster.nodes {
+        let agents = cluster.nodes.map { ($0.name, $0.router) } + (cluster.gateway.map { [($0.name, $0.lab.gateway)] } ?? [])
+        for (name, namespace) in agents {
             // An agent whose metrics cannot be read fails the check: its 5xx would go unseen.
-            guard let metrics = try? node.router.runAllowingFailure([Traffic.python, "-c",
+            guard let metrics = try? namespace.runAllowingFailure([Traffic.python, "-c",
                 "import urllib.request; print(urllib.request.urlopen('http://127.0.0.1:9464/metrics', timeout=5).read().decode())"]),
                 metrics.status == 0 else {
-                record("no 5xx answered to the agents", false, "\(node.name): its /metrics could not be read")
+                record("no 5xx answered to the agents", false, "\(name): its /metrics could not be read")
                 continue
             }
             let fiveHundreds = metrics.stdout.split(separator: "\n")
                 .filter { $0.hasPrefix("routelet_kube_requests_total{") && $0.contains("code=\"5") }
-            record("no 5xx answered to the agents", fiveHundreds.isEmpty, "\(node.name): \(fiveHundreds.joined(separator: "; "))")
+            record("no 5xx answered to the agents", fiveHundreds.isEmpty, "\(name): \(fiveHundreds.joined(separator: "; "))")
         }
+    }
+
+    /// The gateway node's two clients, once they ended: every new TCP
+    /// connection answered by a backend (all three took some), every HTTP
+    /// request answered 200.
+    func recordGatewayTraffic(tcp: (status: Int32, stdout: String, stderr: String), http: (status: Int32, stdout: String, stderr: String)) {
+        struct TCP: Decodable { var ok: Int; var failed: Int; var first: [String]; var backends: [String: Int] }
+        struct HTTP: Decodable { var ok: Int; var statuses: [String: Int]; var failed: Int; var first: [String] }
+        let connections = try? JSONDecoder().decode(TCP.self, from: Data(tcp.stdout.utf8))
+        let requests = try? JSONDecoder().decode(HTTP.self, from: Data(http.stdout.utf8))
+        state.withLock {
+            $0.gateway["tcp"] = connections.map { "\($0.ok) new connections answered, \($0.failed) failed; by backend \(Self.counts($0.backends))" } ?? tcp.stderr
+            $0.gateway["http"] = requests.map { "\($0.ok) requests answered 200, \($0.failed) failed; by status \(Self.counts($0.statuses))" } ?? http.stderr
+        }
+        record("gateway: every new TCP connection answered by a backend", connections.map { $0.failed == 0 && $0.ok > 0 && $0.backends.count == 3 } ?? false,
+               connections.map { "\($0.failed) of \($0.ok + $0.failed) failed, backends \($0.backends): \($0.first)" } ?? "the client: \(tcp.stderr.suffix(1000))")
+        record("gateway: every HTTP request answered 200 (no 5xx)", requests.map { $0.failed == 0 && $0.ok > 0 } ?? false,
+               requests.map { "\($0.failed) of \($0.ok + $0.failed) failed, statuses \($0.statuses): \($0.first)" } ?? "the client: \(http.stderr.suffix(1000))")
     }
 
     // MARK: Helpers
@@ -383,6 +441,11 @@ public final class Soak: Sendable {
         s.shutdown(socket.SHUT_WR); s.close()
         print(n, round(time.monotonic() - start, 1), round(stall, 3))
         """
+    }
+
+    /// "b1 131, b2 558" of a count by name.
+    static func counts(_ counts: [String: Int]) -> String {
+        counts.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
     }
 
     static func rssMiB(_ pid: Int32) -> Double? {

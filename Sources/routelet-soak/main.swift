@@ -2,12 +2,12 @@ import ArgumentParser
 import Foundation
 import NetLab
 
-/// `make soak`: the three-node cluster under traffic and faults (NetLab's
+/// `make soak`: the three-node cluster and its gateway node under traffic and faults (NetLab's
 /// Soak, docs/soak.md); the report goes to bench/results/soak.json.
 struct SoakCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "routelet-soak",
-        abstract: "Run the three-node cluster under continuous traffic while faults are injected; report what held.",
+        abstract: "Run the three-node cluster and a gateway node under continuous traffic while faults are injected; report what held.",
         discussion: """
             Needs root (network namespaces, BPF) and the routelet executable beside this one. Every fault kind \
             comes in turn, in a random order each round; after each one the soak waits until every node has \
@@ -40,6 +40,7 @@ struct SoakCommand: ParsableCommand {
         for (name, check) in result.checks.sorted(by: { $0.key < $1.key }) {
             print("  \(check.failed == 0 ? "ok  " : "FAIL") \(name): \(check.passed) passed, \(check.failed) failed")
         }
+        for (name, traffic) in result.gateway.sorted(by: { $0.key < $1.key }) { print("  gateway \(name): \(traffic)") }
         for (name, memory) in result.memory.sorted(by: { $0.key < $1.key }) {
             print("  memory \(name): at most \(memory.maxMiB) MiB, "
                   + (memory.growthMiBPerHour.map { "growth \($0) MiB/h" } ?? "growth not measured (longest life \(Int(memory.longestLifeSeconds)) s)"))

@@ -13,7 +13,7 @@ import Testing
         #expect(report.failed.isEmpty, "seed \(seed):\n\(summary.joined(separator: "\n"))")
         // Every kind of fault came at least once, and every check ran.
         #expect(report.faults.values.allSatisfy { $0 >= 1 }, "\(report.faults)")
-        #expect(report.checks.count >= 11, "\(summary)")
+        #expect(report.checks.count >= 13, "\(summary)")
         print("soak (60 s): worst convergence \(report.worstConvergenceSeconds), memory \(report.memory.mapValues(\.maxMiB)) MiB, "
               + "agent requests/s \(report.apiRequestsPerSecond)")
     }
