@@ -55,3 +55,46 @@ int rl_bench_restore(struct __sk_buff *skb)
 	rl_bench_restore_ttl(skb);
 	return TC_ACT_OK;
 }
+
+/* The lookup alone, for the benchmark and the differential test against the
+ * kernel FIB: the same parse as rl_bench_fib (bench_fib.bpf.c), then
+ * rl_lookup_route() in the table bound to the arrival interface. The verdict
+ * is the matched route's id, 0 when no route holds the destination (ids
+ * start at 1). */
+SEC("tc")
+int rl_bench_lookup(struct __sk_buff *skb)
+{
+	void *data = (void *)(long)skb->data;
+	void *data_end = (void *)(long)skb->data_end;
+	__u32 ifindex = skb->ingress_ifindex;
+	const struct rl_route *route;
+	const struct rl_iface *iface;
+	struct ethhdr *eth = data;
+	__u32 dst[4];
+	__u8 family;
+
+	if ((void *)(eth + 1) > data_end)
+		return 0;
+	if (eth->h_proto == bpf_htons(ETH_P_IP)) {
+		struct iphdr *ip = (void *)(eth + 1);
+
+		if ((void *)(ip + 1) > data_end)
+			return 0;
+		family = RL_AF_INET;
+		dst[0] = ip->daddr;
+	} else if (eth->h_proto == bpf_htons(ETH_P_IPV6)) {
+		struct ipv6hdr *ip6 = (void *)(eth + 1);
+
+		if ((void *)(ip6 + 1) > data_end)
+			return 0;
+		family = RL_AF_INET6;
+		__builtin_memcpy(dst, &ip6->daddr, 16);
+	} else {
+		return 0;
+	}
+	iface = bpf_map_lookup_elem(&rl_ifaces, &ifindex);
+	if (!iface)
+		return 0;
+	route = rl_lookup_route(iface->table_id, family, dst);
+	return route ? (int)route->id : 0;
+}

@@ -402,6 +402,24 @@ static __always_inline int rl_parse_v6(void *data, void *data_end, struct rl_flo
 	return -1;
 }
 
+/* The one route lookup: the longest prefix of table `table_id` that holds
+ * `dst` (network order, 4 or 16 bytes by family), or 0. Every caller (the
+ * RouteTable stage, the gateway's next hop, the benchmark) goes through it,
+ * so a compiled structure can replace the trie here alone. */
+static __always_inline const struct rl_route *rl_lookup_route(__u32 table_id, __u8 family, const void *dst)
+{
+	if (family == RL_AF_INET) {
+		struct rl_lpm_key_v4 key = { .prefixlen = 64, .table_id = table_id };
+
+		__builtin_memcpy(key.addr, dst, 4);
+		return bpf_map_lookup_elem(&rl_routes_v4, &key);
+	}
+	struct rl_lpm_key_v6 key = { .prefixlen = 32 + 128, .table_id = table_id };
+
+	__builtin_memcpy(key.addr, dst, 16);
+	return bpf_map_lookup_elem(&rl_routes_v6, &key);
+}
+
 /* The RouteTable stage: scope and local-address checks, then the lookup.
  * `data` and `data_end` are the packet as parsed (the gateway stage leaves
  * a packet it hands on untouched). */
@@ -410,7 +428,6 @@ static __always_inline int rl_route_stage(struct __sk_buff *skb, __u32 table_id,
 {
 	if (flow->family == RL_AF_INET) {
 		struct iphdr *ip = data + ETH_HLEN;
-		struct rl_lpm_key_v4 key = { .prefixlen = 64, .table_id = table_id };
 
 		if ((void *)(ip + 1) > data_end)
 			return rl_finish(skb, RL_REASON_MALFORMED, 0, 0);
@@ -420,12 +437,10 @@ static __always_inline int rl_route_stage(struct __sk_buff *skb, __u32 table_id,
 			return rl_finish(skb, RL_REASON_SCOPE, 0, 0);
 		if (rl_is_local(RL_AF_INET, flow->dst))
 			return rl_finish(skb, RL_REASON_LOCAL_ADDR, 0, 0);
-		__builtin_memcpy(key.addr, &flow->dst[0], 4);
-		return rl_dispatch(skb, bpf_map_lookup_elem(&rl_routes_v4, &key), flow, ip, 0);
+		return rl_dispatch(skb, rl_lookup_route(table_id, RL_AF_INET, flow->dst), flow, ip, 0);
 	}
 
 	struct ipv6hdr *ip6 = data + ETH_HLEN;
-	struct rl_lpm_key_v6 key = { .prefixlen = 32 + 128, .table_id = table_id };
 
 	if ((void *)(ip6 + 1) > data_end)
 		return rl_finish(skb, RL_REASON_MALFORMED, 0, 0);
@@ -436,8 +451,7 @@ static __always_inline int rl_route_stage(struct __sk_buff *skb, __u32 table_id,
 		return rl_finish(skb, RL_REASON_SCOPE, 0, 0);
 	if (rl_is_local(RL_AF_INET6, flow->dst))
 		return rl_finish(skb, RL_REASON_LOCAL_ADDR, 0, 0);
-	__builtin_memcpy(key.addr, flow->dst, 16);
-	return rl_dispatch(skb, bpf_map_lookup_elem(&rl_routes_v6, &key), flow, 0, ip6);
+	return rl_dispatch(skb, rl_lookup_route(table_id, RL_AF_INET6, flow->dst), flow, 0, ip6);
 }
 
 #include "lib/gateway.h"

@@ -272,19 +272,8 @@ struct rl_gw_hop {
 static __always_inline int rl_gw_next_hop(struct __sk_buff *skb, __u32 table_id, const struct rl_flow *flow,
 					  const struct rl_ct_entry *e, struct rl_gw_hop *hop)
 {
-	const struct rl_route *route = 0;
+	const struct rl_route *route = table_id ? rl_lookup_route(table_id, flow->family, e->daddr) : 0;
 
-	if (table_id && flow->family == RL_AF_INET) {
-		struct rl_lpm_key_v4 key = { .prefixlen = 64, .table_id = table_id };
-
-		__builtin_memcpy(key.addr, e->daddr, 4);
-		route = bpf_map_lookup_elem(&rl_routes_v4, &key);
-	} else if (table_id) {
-		struct rl_lpm_key_v6 key = { .prefixlen = 32 + 128, .table_id = table_id };
-
-		__builtin_memcpy(key.addr, e->daddr, 16);
-		route = bpf_map_lookup_elem(&rl_routes_v6, &key);
-	}
 	if (route && route->type == RL_ROUTE_UNICAST) {
 		const struct rl_group *group = bpf_map_lookup_elem(&rl_groups, &route->group_id);
 		const struct rl_nexthop *nh = group ? rl_pick(group, rl_flow_hash(flow)) : 0;
