@@ -31,13 +31,15 @@ public enum Command {
         process.standardError = stderr
         process.standardInput = stdin
         try process.runWithDefaultSignalMask()
+        // Read both pipes while the input is written and the process runs,
+        // so that neither can fill up (a large input with a large answer,
+        // as `ip -batch` of many `route get`, would block both sides).
+        let errData = PipeCollector(stderr.fileHandleForReading)
+        let outData = PipeCollector(stdout.fileHandleForReading)
         if let input { stdin.fileHandleForWriting.write(Data(input.utf8)) }
         try stdin.fileHandleForWriting.close()
-        // Read both pipes while the process runs so neither can fill up.
-        let errData = PipeCollector(stderr.fileHandleForReading)
-        let outData = stdout.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: outData, as: UTF8.self),
+        return (process.terminationStatus, String(decoding: outData.wait(), as: UTF8.self),
                 String(decoding: errData.wait(), as: UTF8.self))
     }
 
