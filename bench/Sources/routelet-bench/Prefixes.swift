@@ -1,21 +1,10 @@
 import NetAddress
-
-/// A reproducible random source (SplitMix64).
-struct SeededRandom: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9e37_79b9_7f4a_7c15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
-        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-        return z ^ (z >> 31)
-    }
-}
+import NetLab
 
 /// Distinct prefixes with an Internet-like mix of lengths: mostly /24, some
 /// /16-/23, few /8-/15 (IPv4); mostly /48, some /32-/47, few /64 (IPv6).
 func internetLikePrefixes(count: Int, family: IPAddress.Family, seed: UInt64) -> [IPPrefix] {
-    var random = SeededRandom(state: seed)
+    var random = SplitMix64(seed: seed)
     var seen = Set<IPPrefix>()
     var result: [IPPrefix] = []
     result.reserveCapacity(count)
@@ -40,7 +29,7 @@ func internetLikePrefixes(count: Int, family: IPAddress.Family, seed: UInt64) ->
 }
 
 /// An address inside `prefix` (its host part random).
-func address(in prefix: IPPrefix, using random: inout SeededRandom) -> IPAddress {
+func address(in prefix: IPPrefix, using random: inout SplitMix64) -> IPAddress {
     switch prefix.address {
     case .v4(let base):
         let host = prefix.length >= 32 ? 0 : UInt32.random(in: 0...UInt32.max, using: &random) & (UInt32.max >> UInt32(prefix.length))
