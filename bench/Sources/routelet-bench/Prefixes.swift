@@ -17,6 +17,7 @@ func internetLikePrefixes(count: Int, family: IPAddress.Family, seed: UInt64) ->
             // 1.0.0.0 - 223.255.255.255: unicast space, away from 198.18/15 used by the lab.
             var address = UInt32.random(in: 0x0100_0000...0xdfff_ffff, using: &random)
             if address & 0xfffe_0000 == 0xc612_0000 { address ^= 0x4000_0000 }  // not 198.18.0.0/15
+            if address >> 16 == 0xa9fe { address ^= 0x0100_0000 }  // not 169.254.0.0/16 (link-local, the router passes it)
             prefix = IPPrefix(address: IPAddress.v4(address).masked(to: length), length: length)!
         case .v6:
             let length = roll < 60 ? 48 : roll < 95 ? Int.random(in: 32...47, using: &random) : 64
@@ -28,12 +29,15 @@ func internetLikePrefixes(count: Int, family: IPAddress.Family, seed: UInt64) ->
     return result
 }
 
-/// An address inside `prefix` (its host part random).
+/// An address inside `prefix` (its host part random), never link-local
+/// (169.254/16, which the router passes by scope) when the prefix covers it.
 func address(in prefix: IPPrefix, using random: inout SplitMix64) -> IPAddress {
     switch prefix.address {
     case .v4(let base):
-        let host = prefix.length >= 32 ? 0 : UInt32.random(in: 0...UInt32.max, using: &random) & (UInt32.max >> UInt32(prefix.length))
-        return .v4(base | host)
+        while true {
+            let host = prefix.length >= 32 ? 0 : UInt32.random(in: 0...UInt32.max, using: &random) & (UInt32.max >> UInt32(prefix.length))
+            if (base | host) >> 16 != 0xa9fe || prefix.length >= 16 { return .v4(base | host) }
+        }
     case .v6(let high, _):
         let hostHigh = prefix.length >= 64 ? 0 : UInt64.random(in: 0...UInt64.max, using: &random) & (UInt64.max >> UInt64(prefix.length))
         return .v6(high | hostHigh, UInt64.random(in: 0...UInt64.max, using: &random))
