@@ -1,4 +1,5 @@
 import Foundation
+import NetAddress
 
 /// A small seeded random source (SplitMix64), for tests and benchmarks: a
 /// failing random case is replayed with its seed, and generated garbage is
@@ -28,5 +29,21 @@ public struct SplitMix64: RandomNumberGenerator, Sendable {
         let seed = ProcessInfo.processInfo.environment[variable].flatMap { UInt64($0) } ?? UInt64.random(in: 1...UInt64.max)
         print("\(test): seed \(seed) (\(variable)=\(seed) replays it)")
         return seed
+    }
+}
+
+extension IPPrefix {
+    /// An address inside the prefix, its host bits drawn from `random`.
+    public func randomAddress(using random: inout SplitMix64) -> IPAddress {
+        switch address {
+        case .v4(let base):
+            let host = length >= 32 ? 0 : UInt32.random(in: 0...UInt32.max, using: &random) & (UInt32.max >> UInt32(length))
+            return .v4(base | host)
+        case .v6(let high, let low):
+            let hostHigh = length >= 64 ? 0 : UInt64.random(in: 0...UInt64.max, using: &random) & (UInt64.max >> UInt64(length))
+            let hostLow = length >= 128 ? 0 : length <= 64 ? UInt64.random(in: 0...UInt64.max, using: &random)
+                : UInt64.random(in: 0...UInt64.max, using: &random) & (UInt64.max >> UInt64(length - 64))
+            return .v6(high | hostHigh, low | hostLow)
+        }
     }
 }

@@ -165,7 +165,7 @@ private struct RandomTable {
             if roll < 400, let parent = prefixes.randomElement(using: &random), parent.length < bits {
                 // Nested: a longer prefix inside an existing one.
                 let length = Int.random(in: (parent.length + 1)...min(bits, parent.length + 16), using: &random)
-                prefix = IPPrefix(address: randomAddress(in: parent, using: &random).masked(to: length), length: length)!
+                prefix = IPPrefix(address: parent.randomAddress(using: &random).masked(to: length), length: length)!
             } else {
                 // Short prefixes rare (a few /4-/7 cover a good part of the
                 // space already), host routes common, the rest any length.
@@ -195,7 +195,7 @@ private struct RandomTable {
         var result: [IPAddress] = []
         result.reserveCapacity(count)
         while result.count < count {
-            let address = result.count % 2 == 0 ? randomAddress(in: prefixes.randomElement(using: &random)!, using: &random)
+            let address = result.count % 2 == 0 ? prefixes.randomElement(using: &random)!.randomAddress(using: &random)
                 : randomUnicast(using: &random)
             if isOrdinaryDestination(address) { result.append(address) }
         }
@@ -206,19 +206,6 @@ private struct RandomTable {
     private func randomUnicast(using random: inout SplitMix64) -> IPAddress {
         family == .v4 ? .v4(UInt32.random(in: 0x0100_0000...0xdfff_ffff, using: &random))
             : .v6(0x2000_0000_0000_0000 | UInt64.random(in: 0...(1 << 61 - 1), using: &random), UInt64.random(in: 0...UInt64.max, using: &random))
-    }
-
-    private func randomAddress(in prefix: IPPrefix, using random: inout SplitMix64) -> IPAddress {
-        switch prefix.address {
-        case .v4(let base):
-            let host = prefix.length >= 32 ? 0 : UInt32.random(in: 0...UInt32.max, using: &random) & (UInt32.max >> UInt32(prefix.length))
-            return .v4(base | host)
-        case .v6(let high, let low):
-            let hostHigh = prefix.length >= 64 ? 0 : UInt64.random(in: 0...UInt64.max, using: &random) & (UInt64.max >> UInt64(prefix.length))
-            let hostLow = prefix.length >= 128 ? 0 : prefix.length <= 64 ? UInt64.random(in: 0...UInt64.max, using: &random)
-                : UInt64.random(in: 0...UInt64.max, using: &random) & (UInt64.max >> UInt64(prefix.length - 64))
-            return .v6(high | hostHigh, low | hostLow)
-        }
     }
 
     /// Prefixes inside the lab's subnet would replace the route to the gateway.

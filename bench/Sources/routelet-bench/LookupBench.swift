@@ -47,6 +47,11 @@ struct LookupBench: ParsableCommand {
         var warmNs: Double
         var coldMeanNs: Double
         var coldMedianNs: Double
+
+        /// These figures less `other`'s, measure by measure.
+        func minus(_ other: Figures) -> Figures {
+            Figures(warmNs: warmNs - other.warmNs, coldMeanNs: coldMeanNs - other.coldMeanNs, coldMedianNs: coldMedianNs - other.coldMedianNs)
+        }
     }
 
     struct Row: Codable {
@@ -185,10 +190,7 @@ struct LookupBench: ParsableCommand {
             }
             // The wrapper's own work (restoring the TTL) is not routelet's.
             let empty = figures("empty"), restore = figures("restore"), kernel = figures("kernel-fib"), lookup = figures("lookup")
-            var routelet = figures("routelet")
-            routelet.warmNs -= restore.warmNs - empty.warmNs
-            routelet.coldMeanNs -= restore.coldMeanNs - empty.coldMeanNs
-            routelet.coldMedianNs -= restore.coldMedianNs - empty.coldMedianNs
+            let routelet = figures("routelet").minus(restore.minus(empty))
             let row = Row(family: "\(family)", prefixes: size, routelet: routelet, lookup: lookup, kernelFib: kernel, empty: empty,
                           warmRatio: routelet.warmNs / max(kernel.warmNs, 0.1), coldRatio: routelet.coldMeanNs / max(kernel.coldMeanNs, 0.1),
                           warmLookupRatio: lookup.warmNs / max(kernel.warmNs, 0.1), coldLookupRatio: lookup.coldMeanNs / max(kernel.coldMeanNs, 0.1),

@@ -29,17 +29,12 @@ func internetLikePrefixes(count: Int, family: IPAddress.Family, seed: UInt64) ->
     return result
 }
 
-/// An address inside `prefix` (its host part random), never link-local
-/// (169.254/16, which the router passes by scope) when the prefix covers it.
+/// An address inside `prefix`, never link-local (169.254/16, which the
+/// router passes by scope) when the prefix covers it.
 func address(in prefix: IPPrefix, using random: inout SplitMix64) -> IPAddress {
-    switch prefix.address {
-    case .v4(let base):
-        while true {
-            let host = prefix.length >= 32 ? 0 : UInt32.random(in: 0...UInt32.max, using: &random) & (UInt32.max >> UInt32(prefix.length))
-            if (base | host) >> 16 != 0xa9fe || prefix.length >= 16 { return .v4(base | host) }
-        }
-    case .v6(let high, _):
-        let hostHigh = prefix.length >= 64 ? 0 : UInt64.random(in: 0...UInt64.max, using: &random) & (UInt64.max >> UInt64(prefix.length))
-        return .v6(high | hostHigh, UInt64.random(in: 0...UInt64.max, using: &random))
+    while true {
+        let address = prefix.randomAddress(using: &random)
+        if case .v4(let value) = address, value >> 16 == 0xa9fe, prefix.length < 16 { continue }
+        return address
     }
 }
