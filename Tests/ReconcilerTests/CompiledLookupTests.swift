@@ -13,9 +13,10 @@ import Testing
     }
 
     @Test func randomEditsMatchLongestPrefixMatch() {
-        var rng = SystemRandomNumberGenerator()
-        var seed = UInt64.random(in: 0...UInt64.max, using: &rng)
-        func next() -> UInt64 { seed &+= 0x9E37_79B9_7F4A_7C15; var z = seed
+        let seed = UInt64.random(in: 0...UInt64.max)
+        var state = seed
+        // SplitMix64 (NetLab's is not a dependency of this target).
+        func next() -> UInt64 { state &+= 0x9E37_79B9_7F4A_7C15; var z = state
             z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9; z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB; return z ^ (z >> 31) }
         var table = CompiledLookupV4()
         var routes: [Prefix: UInt32] = [:]
@@ -26,11 +27,16 @@ import Testing
             return Prefix(address: 0x0A00_0000 | UInt32(truncatingIfNeeded: next()) & 0x000F_FFFF, length: length)
         }
         var nextID: UInt32 = 1
+        var live: [Prefix] = []
         for step in 0..<3000 {
             let prefix = randomPrefix()
-            if next() % 3 == 0, let victim = routes.keys.randomElement() {
+            if next() % 3 == 0, !live.isEmpty {
+                // Victims come from the seeded generator too, so the seed replays a failure.
+                live.swapAt(Int(next() % UInt64(live.count)), live.count - 1)
+                let victim = live.removeLast()
                 table.remove(victim); routes[victim] = nil
             } else {
+                if routes[prefix] == nil { live.append(prefix) }
                 table.set(prefix, routeID: nextID); routes[prefix] = nextID; nextID += 1
             }
             if step % 100 == 99 {
