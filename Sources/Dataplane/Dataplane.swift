@@ -57,7 +57,8 @@ public final class Dataplane {
     public static let programPin = "prog_rl_router"
 
     /// Every fixed pin routelet makes in its directory: the maps and the
-    /// program. Maglev tables add `GatewayMaps.maglevPinPrefix` + listener id.
+    /// program. Maglev tables add `GatewayMaps.maglevPinPrefix` + listener id,
+    /// compiled lookups `CompiledLookupMap.pinPrefix` + table id.
     public static let pinNames = mapNames(capturingHeaders: true) + [programPin]
 
     /// Every map the program declares; the build without header capture
@@ -67,11 +68,11 @@ public final class Dataplane {
     }
 
     /// The names of every pin now in `directory` that routelet made: the
-    /// fixed ones and the Maglev tables.
+    /// fixed ones, the Maglev tables and the compiled lookups.
     public static func pins(in directory: String) -> [String] {
-        let maglev = ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [])
-            .filter { $0.hasPrefix(GatewayMaps.maglevPinPrefix) }.sorted()
-        return pinNames + maglev
+        let tables = ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [])
+            .filter { $0.hasPrefix(GatewayMaps.maglevPinPrefix) || $0.hasPrefix(CompiledLookupMap.pinPrefix) }.sorted()
+        return pinNames + tables
     }
 
     /// Unlinks every pin routelet made in `directory`, then the directory
