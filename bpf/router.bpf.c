@@ -73,6 +73,28 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } rl_routes_v6 SEC(".maps");
 
+/* The inner map of rl_lookup_v4: one table's compiled lookup. BPF_F_INNER_MAP
+ * lets each table's array have its own size; BPF_F_MMAPABLE lets the agent
+ * write entries without a syscall each. */
+struct rl_dir_table {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__uint(map_flags, BPF_F_INNER_MAP | BPF_F_MMAPABLE);
+	__type(key, __u32);
+	/* The row as an array type: struct rl_dir_row would only be a
+	 * forward declaration in BTF here. */
+	__type(value, __u32[RL_DIR_ROW_WORDS]);
+};
+
+/* table id -> its compiled IPv4 lookup; tables without one use the trie. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH_OF_MAPS);
+	__uint(max_entries, RL_MAX_COMPILED_TABLES);
+	__type(key, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+	__array(values, struct rl_dir_table);
+} rl_lookup_v4 SEC(".maps");
+
 /* group id -> weighted next hops; written before the routes that use it. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -406,9 +428,40 @@ static __always_inline int rl_parse_v6(void *data, void *data_end, struct rl_flo
  * `dst` (network order, 4 or 16 bytes by family), or 0. Every caller (the
  * RouteTable stage, the gateway's next hop, the benchmark) goes through it,
  * so a compiled structure can replace the trie here alone. */
+/* DIR-24-8 (routelet_abi.h, rl_lookup_v4): the first-level entry, the
+ * chunk's when it names one, then the slot's record. `dst` in host order. */
+static __always_inline const struct rl_route *rl_lookup_dir(void *dir, __u32 dst)
+{
+	__u32 row = dst >> 16;
+	const struct rl_dir_row *r = bpf_map_lookup_elem(dir, &row);
+
+	if (!r)
+		return NULL;
+	__u32 entry = r->words[(dst >> 8) & 0xff];
+
+	if (entry & RL_DIR_CHUNK) {
+		row = entry & ~RL_DIR_CHUNK;
+		r = bpf_map_lookup_elem(dir, &row);
+		if (!r)
+			return NULL;
+		entry = r->words[dst & 0xff];
+	}
+	if (!entry)
+		return NULL;
+	row = RL_DIR_FIRST_RECORD_ROW + entry / RL_DIR_RECORDS_PER_ROW;
+	r = bpf_map_lookup_elem(dir, &row);
+	if (!r)
+		return NULL;
+	return (const struct rl_route *)&r->words[(entry % RL_DIR_RECORDS_PER_ROW) * 4];
+}
+
 static __always_inline const struct rl_route *rl_lookup_route(__u32 table_id, __u8 family, const void *dst)
 {
 	if (family == RL_AF_INET) {
+		void *dir = bpf_map_lookup_elem(&rl_lookup_v4, &table_id);
+
+		if (dir)
+			return rl_lookup_dir(dir, bpf_ntohl(*(const __u32 *)dst));
 		struct rl_lpm_key_v4 key = { .prefixlen = 64, .table_id = table_id };
 
 		__builtin_memcpy(key.addr, dst, 4);

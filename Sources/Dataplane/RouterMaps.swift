@@ -12,13 +12,15 @@ import Glibc
 public struct RouterMaps: Sendable {
     /// The pinned names, in the order the router program declares them.
     public static let names = [
-        "rl_ifaces", "rl_routes_v4", "rl_routes_v6", "rl_groups", "rl_local_addrs",
+        "rl_ifaces", "rl_routes_v4", "rl_routes_v6", "rl_lookup_v4", "rl_groups", "rl_local_addrs",
         "rl_route_stats", "rl_reason_stats", "rl_meta", "rl_config",
     ]
 
     let ifaces: BPFMap<UInt32, rl_iface>
     let routesV4: BPFMap<rl_lpm_key_v4, rl_route>
     let routesV6: BPFMap<rl_lpm_key_v6, rl_route>
+    /// table id -> id of its compiled lookup's array (``CompiledLookupMap``).
+    let lookupsV4: BPFMap<UInt32, UInt32>
     let groups: BPFMap<UInt32, rl_group>
     let localAddrs: BPFMap<rl_addr_key, UInt32>
     let routeStats: PerCPUMap<UInt32, rl_counter>
@@ -37,6 +39,7 @@ public struct RouterMaps: Sendable {
         ifaces = BPFMap(name: "rl_ifaces", fd: fd("rl_ifaces"), writes: writes)
         routesV4 = BPFMap(name: "rl_routes_v4", fd: fd("rl_routes_v4"), writes: writes)
         routesV6 = BPFMap(name: "rl_routes_v6", fd: fd("rl_routes_v6"), writes: writes)
+        lookupsV4 = BPFMap(name: "rl_lookup_v4", fd: fd("rl_lookup_v4"), writes: writes)
         groups = BPFMap(name: "rl_groups", fd: fd("rl_groups"), writes: writes)
         localAddrs = BPFMap(name: "rl_local_addrs", fd: fd("rl_local_addrs"), writes: writes)
         routeStats = try PerCPUMap(name: "rl_route_stats", fd: fd("rl_route_stats"), writes: writes)
@@ -153,6 +156,32 @@ public struct RouterMaps: Sendable {
             if let key = key.routeKey, let entry = value.entry { routes[key] = entry } else { unreadable += 1 }
         }
         return (routes, unreadable)
+    }
+
+    // MARK: Compiled lookups
+
+    /// Makes `lookup` the table's IPv4 lookup (one atomic swap: a packet
+    /// sees the old lookup or the new one). The array must hold the table's
+    /// routes already, and be pinned (``CompiledLookupMap/pin()``) so that a
+    /// later process can adopt it.
+    public func setCompiledLookup(table: UInt32, _ lookup: CompiledLookupMap) throws(BPFError) {
+        var key = table
+        var value = UInt32(bitPattern: lookup.fd.rawValue)
+        try bpfCall("bpf_map_update_elem", "map rl_lookup_v4") { bpf_map_update_elem(lookupsV4.fd.rawValue, &key, &value, UInt64(BPF_ANY)) }
+        writes.add()
+    }
+
+    /// Returns the table to the trie, and unpins its array.
+    @discardableResult
+    public func removeCompiledLookup(table: UInt32, pinDirectory: String) throws(BPFError) -> Bool {
+        let removed = try lookupsV4.delete(table)
+        unlink(CompiledLookupMap.pinPath(tableID: table, pinDirectory: pinDirectory))
+        return removed
+    }
+
+    /// table id -> the kernel's id of the array its packets are looked up in.
+    public func compiledLookupIDs() throws(BPFError) -> [UInt32: UInt32] {
+        Dictionary(uniqueKeysWithValues: try lookupsV4.entries().map { ($0.key, $0.value) })
     }
 
     // MARK: Next-hop groups

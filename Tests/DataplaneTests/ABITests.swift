@@ -6,7 +6,7 @@ import Testing
 /// compiled with; a change to the header without a change here fails.
 @Suite struct ABITests {
     @Test func mapKeyAndValueLayoutsMatchTheHeader() {
-        #expect(RL_ABI_VERSION == 7)
+        #expect(RL_ABI_VERSION == 8)
         #expect(MemoryLayout<rl_iface>.size == 8)
         #expect(MemoryLayout<rl_lpm_key_v4>.size == 12)
         #expect(MemoryLayout<rl_lpm_key_v4>.offset(of: \.table_id) == 4)

@@ -1,4 +1,5 @@
 import Dataplane
+import DataplaneModel
 import Foundation
 import NetAddress
 import NetLab
@@ -10,12 +11,13 @@ import Testing
 /// that `rl_lookup_route` picks (through BPF_PROG_TEST_RUN of
 /// `rl_bench_lookup`, which returns the route's id) must be the prefix that
 /// `ip route get fibmatch` names, before and after a round of changes
-/// (deletions, additions, a covering prefix split in two).
+/// (deletions, additions, a covering prefix split in two). IPv4 runs twice:
+/// with the trie, and with the table compiled (DIR-24-8, rl_lookup_v4).
 @Suite(.serialized) struct LookupDifferentialTests {
     static let destinationCount = 100_000
 
-    @Test(arguments: [IPAddress.Family.v4, .v6])
-    func lookupPicksTheKernelsRoute(family: IPAddress.Family) throws {
+    @Test(arguments: [(IPAddress.Family.v4, false), (.v6, false), (.v4, true)])
+    func lookupPicksTheKernelsRoute(family: IPAddress.Family, compiled: Bool) throws {
         let pins = try TestPins()
         let namespaces = try TestNamespaces(["lookupdiff"])
         defer {
@@ -23,7 +25,7 @@ import Testing
             namespaces.delete()
         }
         let ns = namespaces[0]
-        let lab = try DifferentialLab(ns: ns, pins: pins.directory, family: family)
+        let lab = try DifferentialLab(ns: ns, pins: pins.directory, family: family, compiled: compiled)
         var random = SplitMix64(seed: family == .v4 ? 0x4_4444 : 0x6_6666)
         var table = RandomTable(family: family)
         table.grow(by: 20_000, using: &random)
@@ -54,11 +56,13 @@ private struct DifferentialLab {
     let gateway: String
     /// Keeps the program loaded.
     let object: BPFObject
+    /// Table 1 compiled, when the test runs with it.
+    let compiled: CompiledLookupMap?
     /// Route id of every prefix ever installed (ids are never reused).
     final class Ids { var byPrefix: [IPPrefix: UInt32] = [:]; var byId: [UInt32: IPPrefix] = [:] }
     let ids = Ids()
 
-    init(ns: NetworkNamespace, pins: String, family: IPAddress.Family) throws {
+    init(ns: NetworkNamespace, pins: String, family: IPAddress.Family, compiled: Bool) throws {
         self.ns = ns
         self.family = family
         try ns.ip("link add out0 type veth peer name out1")
@@ -73,6 +77,14 @@ private struct DifferentialLab {
         try maps.setGroup(1, [NextHop(ifindex: try #require(out0), gateway: IPAddress(gateway))])
         object = try BPFObject(base64: BPFObjects.bench_router, name: "bench_router", pinRoot: pins)
         lookup = try object.programFD("rl_bench_lookup")
+        if compiled {
+            let map = try CompiledLookupMap(tableID: 1, layout: .sized(routes: 40_000, chunks: 20_000), pinDirectory: pins)
+            try map.pin()
+            try maps.setCompiledLookup(table: 1, map)
+            self.compiled = map
+        } else {
+            self.compiled = nil
+        }
     }
 
     /// The same change into both: the new routes first, then the removals
@@ -84,14 +96,21 @@ private struct DifferentialLab {
             ids.byPrefix[prefix] = id
             ids.byId[id] = prefix
             try maps.setRoute(RouteKey(table: 1, prefix: prefix), RouteEntry(id: id, action: .forward(group: 1)))
+            try compiled?.table.set(Self.compiledPrefix(prefix), .init(routeID: id, groupID: 1, type: 1))
             batch += "route replace \(prefix) via \(gateway) dev out0\n"
         }
         for prefix in removed {
             #expect(try maps.removeRoute(RouteKey(table: 1, prefix: prefix)), "\(prefix) was in routelet's map")
             ids.byPrefix[prefix] = nil
+            compiled?.table.remove(Self.compiledPrefix(prefix))
             batch += "route del \(prefix) via \(gateway) dev out0\n"
         }
         try Command.run(["ip", "-n", ns.name, "-batch", "-"], input: batch)
+    }
+
+    static func compiledPrefix(_ prefix: IPPrefix) -> CompiledLookupV4.Prefix {
+        let bytes = prefix.address.bytes
+        return .init(address: bytes.reduce(0) { $0 << 8 | UInt32($1) }, length: prefix.length)
     }
 
     /// Every destination's route in both, compared; the first mismatches are

@@ -17,7 +17,7 @@
 
 #include <linux/types.h>
 
-#define RL_ABI_VERSION 7
+#define RL_ABI_VERSION 8
 
 /* Upper bounds, also the sizes of the maps declared in router.bpf.c. */
 #define RL_MAX_NEXTHOPS 16          /* next hops in one ECMP/WCMP group */
@@ -35,6 +35,7 @@
 #define RL_MAX_MAGLEV_SIZE 131071   /* slots of one listener's Maglev table */
 #define RL_MAX_SOURCE_RANGES (1 << 18) /* sourceRanges entries per family, all listeners and lists together */
 #define RL_MAX_RATE_BUCKETS (1 << 17)  /* rateLimit token buckets (one per client address and listener), LRU */
+#define RL_MAX_COMPILED_TABLES 256 /* tables with a compiled IPv4 lookup (rl_lookup_v4) */
 #define RL_REASON_SLOTS 64          /* size of rl_reason_stats: room for new reasons without a new ABI */
 
 /* The TC filter routelet owns on each bound interface (clsact ingress). */
@@ -88,6 +89,38 @@ struct rl_route {
 	__u8 pad[3];
 };
 _Static_assert(sizeof(struct rl_route) == 12, "rl_route layout");
+
+/*
+ * rl_lookup_v4 (hash of maps): table id -> that table's compiled IPv4
+ * lookup, DIR-24-8 in an mmapable array of 1 KiB rows (CompiledLookupV4 in
+ * Sources/DataplaneModel is the writer and documents the layout). Rows
+ * [0, 65536) are the first level, 256 entries of 32 bits per row indexed by
+ * the address's top 24 bits; an entry is 0 (no route), RL_DIR_CHUNK | the row
+ * of a 256-entry chunk indexed by the low 8 bits, or a slot. Slot s is a
+ * struct rl_dir_record at row RL_DIR_FIRST_RECORD_ROW + s / 64, offset
+ * (s % 64) * 16. A table without an entry here is looked up in the trie.
+ */
+#define RL_DIR_ROW_WORDS 256
+#define RL_DIR_CHUNK 0x80000000u
+#define RL_DIR_FIRST_RECORD_ROW 65537
+#define RL_DIR_RECORDS_PER_ROW 64
+
+struct rl_dir_row {
+	__u32 words[RL_DIR_ROW_WORDS];
+};
+_Static_assert(sizeof(struct rl_dir_row) == 1024, "rl_dir_row layout");
+
+/* A slot: the route as the trie holds it (the program reads it as a struct
+ * rl_route), then its prefix, so that the agent can read the table back. */
+struct rl_dir_record {
+	__u32 id;
+	__u32 group_id;
+	__u8 type;
+	__u8 prefixlen;             /* 0..32; 0xff once the slot is freed */
+	__u8 pad[2];
+	__u32 addr;                 /* the prefix, host order */
+};
+_Static_assert(sizeof(struct rl_dir_record) == 16, "rl_dir_record layout");
 
 /* One next hop. A zero gateway family means on-link: the packet's own
  * destination is resolved on the egress interface. */
