@@ -1,5 +1,6 @@
 import ArgumentParser
 import Dataplane
+import DataplaneModel
 import Foundation
 import NetAddress
 import NetLab
@@ -69,6 +70,21 @@ struct LookupBench: ParsableCommand {
         var coldLookupRatio: Double
         var routeletInstallSeconds: Double
         var kernelInstallSeconds: Double
+        /// IPv4: the same programs with the table compiled (DIR-24-8, rl_lookup_v4).
+        var compiled: Compiled?
+    }
+
+    struct Compiled: Codable {
+        var routelet: Figures
+        var lookup: Figures
+        var warmRatio: Double
+        var coldRatio: Double
+        var warmLookupRatio: Double
+        var coldLookupRatio: Double
+        var compileSeconds: Double
+        /// The array's size in the kernel.
+        var bytes: Int
+        var chunks: Int
     }
 
     struct Result: Codable {
@@ -95,13 +111,19 @@ struct LookupBench: ParsableCommand {
                          row.routelet.coldMeanNs, row.lookup.coldMeanNs, row.kernelFib.coldMeanNs, row.empty.coldMeanNs,
                          row.routeletInstallSeconds, row.kernelInstallSeconds))
         }
-        print("\nns per packet; ratios against bpf_fib_lookup over the same routes")
+        print("\nns per packet; ratios against bpf_fib_lookup over the same routes; trie, then (IPv4) the table compiled")
         print("family  prefixes | warm: path  lookup   FIB  empty  path/FIB  lookup/FIB | cold: path  lookup   FIB  empty  path/FIB  lookup/FIB")
         for row in rows {
             print(String(format: "%-6@  %8d | %10.1f %7.1f %5.1f %6.1f %9.2f %11.2f | %10.1f %7.1f %5.1f %6.1f %9.2f %11.2f",
                          row.family, row.prefixes, row.routelet.warmNs, row.lookup.warmNs, row.kernelFib.warmNs, row.empty.warmNs,
                          row.warmRatio, row.warmLookupRatio, row.routelet.coldMeanNs, row.lookup.coldMeanNs, row.kernelFib.coldMeanNs,
                          row.empty.coldMeanNs, row.coldRatio, row.coldLookupRatio))
+            if let c = row.compiled {
+                print(String(format: "%-6@  %8d | %10.1f %7.1f %5.1f %6.1f %9.2f %11.2f | %10.1f %7.1f %5.1f %6.1f %9.2f %11.2f   compiled: %.1f MiB, %d chunks, %.2f s",
+                             "  DIR", row.prefixes, c.routelet.warmNs, c.lookup.warmNs, row.kernelFib.warmNs, row.empty.warmNs,
+                             c.warmRatio, c.warmLookupRatio, c.routelet.coldMeanNs, c.lookup.coldMeanNs, row.kernelFib.coldMeanNs,
+                             row.empty.coldMeanNs, c.coldRatio, c.coldLookupRatio, Double(c.bytes) / 1_048_576, c.chunks, c.compileSeconds))
+            }
         }
         try writeResult(Result(machine: .current(), repeatCount: repeatCount, coldDestinations: coldDestinations, rows: rows, samples: samples),
                         name: "lookup")
@@ -111,6 +133,9 @@ struct LookupBench: ParsableCommand {
     /// destination (nil: any non-zero, the lookup's route id).
     struct Program {
         var name: String
+        /// Its name in the results (the compiled runs add "-dir").
+        var label: String { name + suffix }
+        var suffix = ""
         var fd: Int32
         var verdict: Int32?
     }
@@ -174,27 +199,57 @@ struct LookupBench: ParsableCommand {
             ]
             var samples: [Sample] = []
             var warm: [String: [Double]] = [:]
-            for target in targets {
-                let packet = Self.packet(to: target, family: family)
-                for program in programs {
-                    let result = try TestRun.run(programFD: program.fd, packet: packet, ingressIfindex: 1, repeat: repeatCount)
-                    try check(result.verdict, of: program, for: target, maps: maps)
-                    let ns = Double(result.nanosecondsPerRun)
-                    warm[program.name, default: []].append(ns)
-                    samples.append(Sample(family: "\(family)", prefixes: size, program: program.name, destination: target.description, nanoseconds: ns))
+            func measureWarm(_ programs: [Program]) throws {
+                for target in targets {
+                    let packet = Self.packet(to: target, family: family)
+                    for program in programs {
+                        let result = try TestRun.run(programFD: program.fd, packet: packet, ingressIfindex: 1, repeat: repeatCount)
+                        try check(result.verdict, of: program, for: target, maps: maps)
+                        let ns = Double(result.nanosecondsPerRun)
+                        warm[program.label, default: []].append(ns)
+                        samples.append(Sample(family: "\(family)", prefixes: size, program: program.label, destination: target.description, nanoseconds: ns))
+                    }
                 }
             }
-            let cold = try measureCold(programs: programs, prefixes: prefixes, family: family, maps: maps)
+            try measureWarm(programs)
+            var cold = try measureCold(programs: programs, prefixes: prefixes, family: family, maps: maps)
+
+            // IPv4 again with the table compiled: the same programs and
+            // destinations; the trie stays, but the program no longer reads it.
+            var compiledTable: (seconds: Double, bytes: Int, chunks: Int)?
+            if family == .v4 {
+                let start = Date()
+                let chunks = Set(prefixes.filter { $0.length > 24 }.map { Self.compiledPrefix($0).address >> 8 }).count
+                let map = try CompiledLookupMap(tableID: 1, layout: .sized(routes: prefixes.count, chunks: chunks), pinDirectory: pins)
+                for (index, prefix) in prefixes.enumerated().sorted(by: { $0.element.length < $1.element.length }) {
+                    try map.table.set(Self.compiledPrefix(prefix), .init(routeID: UInt32(index + 1), groupID: 1, type: 1))
+                }
+                try map.pin()
+                try maps.setCompiledLookup(table: 1, map)
+                compiledTable = (Date().timeIntervalSince(start), map.bytes, map.table.chunkCount)
+                let again = programs.filter { ["routelet", "restore", "lookup"].contains($0.name) }.map { var p = $0; p.suffix = "-dir"; return p }
+                try measureWarm(again)
+                cold.merge(try measureCold(programs: again, prefixes: prefixes, family: family, maps: maps)) { $1 }
+            }
             func figures(_ name: String) -> Figures {
                 Figures(warmNs: median(warm[name]!), coldMeanNs: trimmedMean(cold[name]!), coldMedianNs: median(cold[name]!))
             }
             // The wrapper's own work (restoring the TTL) is not routelet's.
             let empty = figures("empty"), restore = figures("restore"), kernel = figures("kernel-fib"), lookup = figures("lookup")
             let routelet = figures("routelet").minus(restore.minus(empty))
-            let row = Row(family: "\(family)", prefixes: size, routelet: routelet, lookup: lookup, kernelFib: kernel, empty: empty,
+            var row = Row(family: "\(family)", prefixes: size, routelet: routelet, lookup: lookup, kernelFib: kernel, empty: empty,
                           warmRatio: routelet.warmNs / max(kernel.warmNs, 0.1), coldRatio: routelet.coldMeanNs / max(kernel.coldMeanNs, 0.1),
                           warmLookupRatio: lookup.warmNs / max(kernel.warmNs, 0.1), coldLookupRatio: lookup.coldMeanNs / max(kernel.coldMeanNs, 0.1),
                           routeletInstallSeconds: installSeconds, kernelInstallSeconds: kernelSeconds)
+            if let compiledTable {
+                let lookup = figures("lookup-dir")
+                let routelet = figures("routelet-dir").minus(figures("restore-dir").minus(empty))
+                row.compiled = Compiled(
+                    routelet: routelet, lookup: lookup,
+                    warmRatio: routelet.warmNs / max(kernel.warmNs, 0.1), coldRatio: routelet.coldMeanNs / max(kernel.coldMeanNs, 0.1),
+                    warmLookupRatio: lookup.warmNs / max(kernel.warmNs, 0.1), coldLookupRatio: lookup.coldMeanNs / max(kernel.coldMeanNs, 0.1),
+                    compileSeconds: compiledTable.seconds, bytes: compiledTable.bytes, chunks: compiledTable.chunks)
+            }
             return (row, samples)
         }
     }
@@ -228,9 +283,14 @@ struct LookupBench: ParsableCommand {
                 try check(run.verdict, of: program, for: target, maps: maps)
                 times.append(Double(run.nanosecondsPerRun))
             }
-            result[program.name] = times
+            result[program.label] = times
         }
         return result
+    }
+
+    /// An IPv4 prefix as the compiled lookup takes it.
+    static func compiledPrefix(_ prefix: IPPrefix) -> CompiledLookupV4.Prefix {
+        .init(address: prefix.address.bytes.reduce(0) { $0 << 8 | UInt32($1) }, length: prefix.length)
     }
 
     static func packet(to target: IPAddress, family: IPAddress.Family) -> [UInt8] {
