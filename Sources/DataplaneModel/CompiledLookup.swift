@@ -1,3 +1,4 @@
+import NetAddress
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -37,6 +38,12 @@ public final class CompiledLookupV4 {
             self.address = length == 0 ? 0 : address & ~UInt32(0) << (32 - length)
             self.length = length
         }
+        /// An IPv4 prefix; nil for IPv6.
+        public init?(_ prefix: IPPrefix) {
+            guard prefix.family == .v4 else { return nil }
+            self.init(address: prefix.address.bytes.reduce(0) { $0 << 8 | UInt32($1) }, length: prefix.length)
+        }
+
         public static func < (a: Prefix, b: Prefix) -> Bool {
             (a.length, a.address) < (b.length, b.address)
         }

@@ -96,21 +96,16 @@ private struct DifferentialLab {
             ids.byPrefix[prefix] = id
             ids.byId[id] = prefix
             try maps.setRoute(RouteKey(table: 1, prefix: prefix), RouteEntry(id: id, action: .forward(group: 1)))
-            try compiled?.table.set(Self.compiledPrefix(prefix), .init(routeID: id, groupID: 1, type: 1))
+            try compiled?.table.set(CompiledLookupV4.Prefix(prefix)!, .init(routeID: id, groupID: 1, type: 1))
             batch += "route replace \(prefix) via \(gateway) dev out0\n"
         }
         for prefix in removed {
             #expect(try maps.removeRoute(RouteKey(table: 1, prefix: prefix)), "\(prefix) was in routelet's map")
             ids.byPrefix[prefix] = nil
-            compiled?.table.remove(Self.compiledPrefix(prefix))
+            compiled?.table.remove(CompiledLookupV4.Prefix(prefix)!)
             batch += "route del \(prefix) via \(gateway) dev out0\n"
         }
         try Command.run(["ip", "-n", ns.name, "-batch", "-"], input: batch)
-    }
-
-    static func compiledPrefix(_ prefix: IPPrefix) -> CompiledLookupV4.Prefix {
-        let bytes = prefix.address.bytes
-        return .init(address: bytes.reduce(0) { $0 << 8 | UInt32($1) }, length: prefix.length)
     }
 
     /// Every destination's route in both, compared; the first mismatches are

@@ -1,4 +1,5 @@
 import DataplaneModel
+import NetAddress
 import Testing
 
 @Suite struct CompiledLookupTests {
@@ -60,6 +61,12 @@ import Testing
         #expect(table.routeCount == 0)
         #expect(table.chunkCount == 0)
         #expect(table.lookup(0x0A00_0001) == nil)
+    }
+
+    @Test func prefixesFromIPv4PrefixesOnly() {
+        #expect(Prefix(IPPrefix("10.1.2.0/24")!) == Prefix(address: 0x0A01_0200, length: 24))
+        #expect(Prefix(IPPrefix("0.0.0.0/0")!) == Prefix(address: 0, length: 0))
+        #expect(Prefix(IPPrefix("2001:db8::/32")!) == nil)
     }
 
     @Test func defaultRouteUnderneathEverything() throws {

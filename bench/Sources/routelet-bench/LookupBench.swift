@@ -219,10 +219,10 @@ struct LookupBench: ParsableCommand {
             var compiledTable: (seconds: Double, bytes: Int, chunks: Int)?
             if family == .v4 {
                 let start = Date()
-                let chunks = Set(prefixes.filter { $0.length > 24 }.map { Self.compiledPrefix($0).address >> 8 }).count
+                let chunks = Set(prefixes.filter { $0.length > 24 }.map { CompiledLookupV4.Prefix($0)!.address >> 8 }).count
                 let map = try CompiledLookupMap(tableID: 1, layout: .sized(routes: prefixes.count, chunks: chunks), pinDirectory: pins)
                 for (index, prefix) in prefixes.enumerated().sorted(by: { $0.element.length < $1.element.length }) {
-                    try map.table.set(Self.compiledPrefix(prefix), .init(routeID: UInt32(index + 1), groupID: 1, type: 1))
+                    try map.table.set(CompiledLookupV4.Prefix(prefix)!, .init(routeID: UInt32(index + 1), groupID: 1, type: 1))
                 }
                 try map.pin()
                 try maps.setCompiledLookup(table: 1, map)
@@ -286,11 +286,6 @@ struct LookupBench: ParsableCommand {
             result[program.label] = times
         }
         return result
-    }
-
-    /// An IPv4 prefix as the compiled lookup takes it.
-    static func compiledPrefix(_ prefix: IPPrefix) -> CompiledLookupV4.Prefix {
-        .init(address: prefix.address.bytes.reduce(0) { $0 << 8 | UInt32($1) }, length: prefix.length)
     }
 
     static func packet(to target: IPAddress, family: IPAddress.Family) -> [UInt8] {
